@@ -1,0 +1,1 @@
+"""Customer accounts, their contacts, contracts, the services they use and their health."""

@@ -1,0 +1,1 @@
+"""Staff users, roles, API tokens, web sessions and the audit log."""

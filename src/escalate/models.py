@@ -1,0 +1,32 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from escalate.accounts.models import (
+    Account,
+    Contact,
+    Contract,
+    HealthChange,
+    Service,
+    ServiceUsage,
+)
+from escalate.auth.models import ApiToken, AuditEntry, User, WebSession
+from escalate.db import Base
+from escalate.jobs.models import Job
+from escalate.sla.models import CreditTier, SlaPolicy, SlaTarget
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Contact",
+    "Contract",
+    "CreditTier",
+    "HealthChange",
+    "Job",
+    "Service",
+    "ServiceUsage",
+    "SlaPolicy",
+    "SlaTarget",
+    "User",
+    "WebSession",
+]

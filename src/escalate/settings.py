@@ -1,0 +1,57 @@
+"""Settings from the environment (ESCALATE_*): one object, built by the composition root."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "escalate.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESCALATE_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy URL; sqlite:///path (embedded) or postgresql+psycopg://...",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs session cookies and one-click links. Empty: a random key per process.",
+    )
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL of the app.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_worker_in_process: bool = Field(
+        default=True, description="`escalate serve` also runs one job worker in its process."
+    )
+    auto_upgrade_sqlite: bool = Field(
+        default=True, description="Migrate the embedded SQLite database on `escalate serve`."
+    )
+    session_hours: int = Field(default=12, ge=1, description="Lifetime of a web login.")
+    cookie_secure: bool = Field(default=False, description="Send cookies over HTTPS only.")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Idle worker poll period.")
+    job_lease_seconds: int = Field(default=300, ge=5, description="How long a claimed job is held.")
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL pool size per process.")
+    log_level: str = "info"
+
+    def effective_secret_key(self) -> str:
+        return self.secret_key or _process_secret()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+_PROCESS_SECRET: list[str] = []
+
+
+def _process_secret() -> str:
+    # Without a configured key, sessions live as long as the process: safe, if inconvenient.
+    if not _PROCESS_SECRET:
+        _PROCESS_SECRET.append(secrets.token_urlsafe(32))
+    return _PROCESS_SECRET[0]

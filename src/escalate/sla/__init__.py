@@ -1,0 +1,1 @@
+"""SLA policies: uptime targets, per-severity response targets, service-credit tiers."""

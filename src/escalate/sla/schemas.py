@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from escalate.sla.models import Severity
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
+Minutes = Annotated[int, Field(gt=0, le=60 * 24 * 365)]
+
+
+class SlaTargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    severity: Severity
+    acknowledgement_minutes: Minutes
+    first_update_minutes: Minutes
+    update_interval_minutes: Minutes
+    resolution_minutes: Minutes
+
+
+class CreditTierIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    below_uptime_percent: Percent
+    credit_percent: Percent
+
+
+class SlaPolicyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: str | None = None
+    uptime_target_percent: Percent
+    credit_cap_percent: Percent = Decimal(100)
+    targets: list[SlaTargetIn] = Field(min_length=1)
+    credit_tiers: list[CreditTierIn] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_target_per_severity(self) -> SlaPolicyCreate:
+        severities = [t.severity for t in self.targets]
+        if len(severities) != len(set(severities)):
+            raise ValueError("targets: each severity may appear once")
+        floors = [t.below_uptime_percent for t in self.credit_tiers]
+        if len(floors) != len(set(floors)):
+            raise ValueError("credit_tiers: each below_uptime_percent may appear once")
+        return self
+
+
+class SlaTargetRead(SlaTargetIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class CreditTierRead(CreditTierIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class SlaPolicyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str | None
+    uptime_target_percent: Decimal
+    credit_cap_percent: Decimal
+    targets: list[SlaTargetRead]
+    credit_tiers: list[CreditTierRead]

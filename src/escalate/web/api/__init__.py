@@ -1,0 +1,12 @@
+"""JSON API under /api/v1: one module per domain."""
+
+from fastapi import APIRouter
+
+from escalate.web.api import accounts, audit, services, sla, users
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+    for module in (accounts, services, sla, users, audit):
+        api.include_router(module.router)
+    return api

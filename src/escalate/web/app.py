@@ -1,0 +1,79 @@
+"""`create_app(container)`: the one FastAPI app that serves the API, pages, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from escalate import __version__
+from escalate.bootstrap import Container
+from escalate.jobs import service as job_service
+from escalate.web import health, pages, problems
+from escalate.web.api import router as api_router
+from escalate.web.middleware import BodySizeLimit, RequestMetrics
+from escalate.web.metrics import Metrics
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(container: Container, *, background: Any = None) -> FastAPI:
+    """Build the app. `background` is started and stopped with it (the in-process worker)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background is not None:
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+
+    app = FastAPI(
+        title="Escalate",
+        version=__version__,
+        summary="Incident response and customer escalation, from the first alert to the "
+        "customer who is satisfied again.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.metrics = Metrics(lambda: _queue_stats(container))
+
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(api_router())
+    app.include_router(pages.router())
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_docs(app)
+
+    app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        # Served from /static: the pages load nothing from a CDN.
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="Escalate API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+
+def _queue_stats(container: Container) -> dict[str, Any]:
+    with container.session_factory() as session:
+        return job_service.queue_stats(session, now=container.clock.now())

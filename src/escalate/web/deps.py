@@ -1,0 +1,75 @@
+"""Request-scoped dependencies: the container, a database session, the calling actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from escalate.auth import service as auth_service
+from escalate.auth.models import Role
+from escalate.auth.permissions import Actor
+from escalate.bootstrap import Container
+from escalate.errors import NotAuthenticated, PermissionDenied
+from escalate.pagination import MAX_LIMIT, PageParams
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_session(container: ContainerDep) -> Iterator[Session]:
+    """One session per request. Routes that change state commit it themselves before they
+    answer, so a 2xx always means the change is durable; anything else is rolled back."""
+    session = container.session_factory()
+    session.info["clock"] = container.clock
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def bearer_secret(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise NotAuthenticated("missing credential: send 'Authorization: Bearer <token>'")
+    return secret.strip()
+
+
+def get_api_actor(request: Request, session: SessionDep, container: ContainerDep) -> Actor:
+    user = auth_service.authenticate_token(
+        session, container.clock, secret=bearer_secret(request)
+    )
+    if session.dirty:
+        session.commit()  # last_used_at; a read request commits nothing else
+    actor = auth_service.actor_for(user)
+    # Viewers read; that rule needs no per-route guard, so new routes get it for free.
+    if request.method not in SAFE_METHODS and actor.role == Role.VIEWER:
+        raise PermissionDenied("viewers have read-only access")
+    session.info["actor"] = actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_api_actor)]
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(get_page)]

@@ -1,0 +1,119 @@
+"""RFC 9457 problem JSON for every error the API answers, translated in one place."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from escalate import errors
+
+PROBLEM_TYPE = "application/problem+json"
+
+STATUS_BY_ERROR: dict[type[errors.EscalateError], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.ValidationFailed: 422,
+    errors.InvalidTransition: 409,
+    errors.NotAuthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.SchemaOutOfDate: 503,
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors_list: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if field:
+        body["field"] = field
+    if errors_list:
+        body["errors"] = errors_list
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def status_for(error: errors.EscalateError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """("body", "contracts", 0, "monthly_fee") -> "contracts[0].monthly_fee"."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    result = []
+    for err in raw:
+        message = str(err.get("msg", "invalid"))
+        name = field_path(err.get("loc", ()))
+        # Model-level checks name their field as "field: message" (see the schemas).
+        if message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        if ": " in message and not name:
+            head, _, tail = message.partition(": ")
+            if head.replace("_", "").isalnum():
+                name, message = head, tail
+        result.append({"field": name or "body", "message": message, "type": err.get("type")})
+    return result
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.EscalateError)
+    async def _domain(_request: Request, exc: errors.EscalateError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(status, exc.title, exc.detail, field=exc.field, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in raw):
+            detail = next(e for e in raw if e.get("type") == "json_invalid")
+            ctx = detail.get("ctx") or {}
+            return problem(
+                400,
+                "Malformed JSON",
+                f"the request body is not valid JSON: {ctx.get('error', 'parse error')}",
+                field="body",
+            )
+        items = validation_errors(raw)
+        summary = "; ".join(f"{i['field']}: {i['message']}" for i in items)
+        return problem(422, "Invalid input", summary, field=items[0]["field"], errors_list=items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code,
+            _reason(exc.status_code),
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
