@@ -11,7 +11,8 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -20,6 +21,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from escalate import bootstrap, migrate
+from escalate.accounts import service as account_service
+from escalate.accounts.schemas import AccountCreate, ContactCreate, ContractCreate
 from escalate.auth import service as auth_service
 from escalate.auth.models import Role, User
 from escalate.auth.permissions import SYSTEM
@@ -28,11 +31,11 @@ from escalate.bootstrap import Container
 from escalate.clock import FrozenClock
 from escalate.db import make_engine, transaction
 from escalate.settings import Settings
+from escalate.sla import service as sla_service
+from escalate.sla.schemas import CreditTierIn, SlaPolicyCreate, SlaTargetIn
 from escalate.web.app import create_app
 
-PG_URL = os.environ.get(
-    "ESCALATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("ESCALATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
 _counter = itertools.count()
 
@@ -132,7 +135,9 @@ def client(container: Container) -> Iterator[TestClient]:
 def make_user(container: Container) -> Callable[..., User]:
     """Builder: a committed staff user (password "correct horse battery")."""
 
-    def build(role: Role = Role.ADMIN, *, email: str | None = None, name: str | None = None) -> User:
+    def build(
+        role: Role = Role.ADMIN, *, email: str | None = None, name: str | None = None
+    ) -> User:
         n = next(_counter)
         data = UserCreate(
             email=email or f"user{n}@example.com",
@@ -147,7 +152,9 @@ def make_user(container: Container) -> Callable[..., User]:
 
 
 @pytest.fixture
-def make_token(container: Container, make_user: Callable[..., User]) -> Callable[..., dict[str, str]]:
+def make_token(
+    container: Container, make_user: Callable[..., User]
+) -> Callable[..., dict[str, str]]:
     """Builder: Authorization headers carrying a fresh token of a new user with this role."""
 
     def build(role: Role = Role.ADMIN) -> dict[str, str]:
@@ -164,3 +171,83 @@ def make_token(container: Container, make_user: Callable[..., User]) -> Callable
 @pytest.fixture
 def admin_headers(make_token: Callable[..., dict[str, str]]) -> dict[str, str]:
     return make_token(Role.ADMIN)
+
+
+ENTERPRISE_TARGETS = [
+    ("SEV1", 15, 30, 30, 240),
+    ("SEV2", 30, 60, 60, 480),
+    ("SEV3", 120, 240, 240, 4320),
+    ("SEV4", 480, 1440, 1440, 10080),
+]
+
+
+@pytest.fixture
+def make_sla_policy(container: Container) -> Callable[..., int]:
+    """Builder: a committed SLA policy shaped like the demo's "Enterprise"; returns its id."""
+
+    def build(name: str | None = None) -> int:
+        data = SlaPolicyCreate(
+            name=name or f"Policy {next(_counter)}",
+            uptime_target_percent=Decimal("99.9"),
+            targets=[
+                SlaTargetIn(
+                    severity=sev,
+                    acknowledgement_minutes=ack,
+                    first_update_minutes=first,
+                    update_interval_minutes=interval,
+                    resolution_minutes=resolution,
+                )
+                for sev, ack, first, interval, resolution in ENTERPRISE_TARGETS
+            ],
+            credit_tiers=[
+                CreditTierIn(below_uptime_percent=Decimal(b), credit_percent=Decimal(c))
+                for b, c in (("99.9", "10"), ("99.0", "25"), ("95.0", "100"))
+            ],
+        )
+        with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+            return sla_service.create(s, actor=SYSTEM, data=data).id
+
+    return build
+
+
+@pytest.fixture
+def make_account(container: Container, make_sla_policy: Callable[..., int]) -> Callable[..., int]:
+    """Builder: a committed account with one notified contact and a 5,000 USD contract."""
+
+    def build(name: str | None = None, *, tier: str = "enterprise") -> int:
+        policy_id = make_sla_policy()
+        with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+            account = account_service.create(
+                s,
+                container.clock,
+                actor=SYSTEM,
+                data=AccountCreate(
+                    name=name or f"Account {next(_counter)}",
+                    tier=tier,
+                    timezone="America/New_York",
+                ),
+            )
+            account_service.add_contact(
+                s,
+                actor=SYSTEM,
+                account=account,
+                data=ContactCreate(
+                    name="Sarah Mitchell",
+                    email=f"sarah{next(_counter)}@example.com",
+                    receives_incident_notifications=True,
+                ),
+            )
+            account_service.add_contract(
+                s,
+                actor=SYSTEM,
+                account=account,
+                data=ContractCreate(
+                    sla_policy_id=policy_id,
+                    term_start=date(2025, 1, 1),
+                    term_end=date(2025, 12, 31),
+                    monthly_fee=Decimal("5000"),
+                ),
+            )
+            return account.id
+
+    return build

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,6 +37,8 @@ from escalate.clock import Clock
 from escalate.errors import Conflict, NotFound, ValidationFailed
 from escalate.pagination import Page, PageParams, paginate
 from escalate.sla import service as sla_service
+
+CENT = Decimal("0.01")
 
 # --- accounts -------------------------------------------------------------------------
 
@@ -335,7 +341,9 @@ def add_contract(
     """Add a contract with the SLA policy that applies to it."""
     authorize(actor, Permission.ACCOUNTS_WRITE)
     sla_service.get(session, policy_id=data.sla_policy_id)
-    contract = Contract(account_id=account.id, **data.model_dump())
+    values = data.model_dump()
+    values["monthly_fee"] = data.monthly_fee.quantize(CENT)
+    contract = Contract(account_id=account.id, **values)
     session.add(contract)
     session.flush()
     session.refresh(account, ["contracts"])
@@ -354,3 +362,28 @@ def contract_to_read(contract: Contract) -> ContractRead:
         monthly_fee=contract.monthly_fee,
         currency=contract.currency,
     )
+
+
+def contracts_by_account(
+    session: Session, *, actor: Actor, account_ids: Sequence[int]
+) -> dict[int, list[Contract]]:
+    """The contracts of several accounts in one query (for lists), by term start."""
+    authorize(actor, Permission.READ)
+    result: dict[int, list[Contract]] = {account_id: [] for account_id in account_ids}
+    if not account_ids:
+        return result
+    stmt = (
+        select(Contract)
+        .where(Contract.account_id.in_(account_ids))
+        .order_by(Contract.term_start, Contract.id)
+    )
+    for contract in session.scalars(stmt):
+        result[contract.account_id].append(contract)
+    return result
+
+
+def current_contract(contracts: Sequence[Contract], *, today: date) -> Contract | None:
+    """The contract in force on `today` (the account's local date); failing that, the one
+    that started last."""
+    in_force = [c for c in contracts if c.term_start <= today <= c.term_end]
+    return max(in_force or contracts, key=lambda c: (c.term_start, c.id), default=None)

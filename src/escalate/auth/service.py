@@ -187,9 +187,7 @@ def start_web_session(
 
 def resolve_web_session(session: Session, clock: Clock, *, secret: str) -> WebSession:
     """Return the live web login for a cookie value, or raise NotAuthenticated."""
-    web_session = session.scalar(
-        select(WebSession).where(WebSession.token_hash == _digest(secret))
-    )
+    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(secret)))
     if (
         web_session is None
         or web_session.expires_at <= clock.now()
@@ -201,9 +199,7 @@ def resolve_web_session(session: Session, clock: Clock, *, secret: str) -> WebSe
 
 def end_web_session(session: Session, *, secret: str) -> None:
     """Log out: forget the login behind this cookie value."""
-    web_session = session.scalar(
-        select(WebSession).where(WebSession.token_hash == _digest(secret))
-    )
+    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(secret)))
     if web_session is not None:
         session.delete(web_session)
         session.flush()

@@ -17,8 +17,8 @@ from escalate.bootstrap import Container
 from escalate.jobs import service as job_service
 from escalate.web import health, pages, problems
 from escalate.web.api import router as api_router
-from escalate.web.middleware import BodySizeLimit, RequestMetrics
 from escalate.web.metrics import Metrics
+from escalate.web.middleware import BodySizeLimit, RequestMetrics
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -56,6 +56,8 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)
 
+    # Our own limit rather than FastAPI's max_body_size: that one answers a declared
+    # oversize body in plain text, and every error here is problem JSON.
     app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app

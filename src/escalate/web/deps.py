@@ -49,11 +49,8 @@ def bearer_secret(request: Request) -> str:
 
 
 def get_api_actor(request: Request, session: SessionDep, container: ContainerDep) -> Actor:
-    user = auth_service.authenticate_token(
-        session, container.clock, secret=bearer_secret(request)
-    )
-    if session.dirty:
-        session.commit()  # last_used_at; a read request commits nothing else
+    user = auth_service.authenticate_token(session, container.clock, secret=bearer_secret(request))
+    session.commit()  # keeps last_used_at even when the request itself only reads
     actor = auth_service.actor_for(user)
     # Viewers read; that rule needs no per-route guard, so new routes get it for free.
     if request.method not in SAFE_METHODS and actor.role == Role.VIEWER:

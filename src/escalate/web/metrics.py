@@ -47,9 +47,7 @@ class _QueueCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         stats = self.queue_stats()
-        depth = GaugeMetricFamily(
-            "escalate_jobs", "Jobs in the queue by state.", labels=["state"]
-        )
+        depth = GaugeMetricFamily("escalate_jobs", "Jobs in the queue by state.", labels=["state"])
         for state, count in sorted(stats.get("depth", {}).items()):
             depth.add_metric([state], count)
         yield depth

@@ -34,7 +34,12 @@ def problem(
     errors_list: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if field:
         body["field"] = field
     if errors_list:
@@ -108,6 +113,7 @@ def install(app: FastAPI) -> None:
             exc.status_code,
             _reason(exc.status_code),
             str(exc.detail),
+            field="body" if exc.status_code == 413 else None,
             headers=dict(exc.headers) if exc.headers else None,
         )
 

@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter
 
-from escalate.web.api import accounts, audit, services, sla, users
+from escalate.web.api import accounts, audit, jobs, services, sla, users
 
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for module in (accounts, services, sla, users, audit):
+    for module in (accounts, services, sla, users, audit, jobs):
         api.include_router(module.router)
     return api

@@ -60,9 +60,7 @@ def create_account(
 @router.get("/{account_id}", response_model=AccountRead)
 def get_account(account_id: int, session: SessionDep, actor: ActorDep) -> AccountRead:
     """One account with its contacts, services, contracts and health history."""
-    return account_service.to_read(
-        account_service.get(session, actor=actor, account_id=account_id)
-    )
+    return account_service.to_read(account_service.get(session, actor=actor, account_id=account_id))
 
 
 @router.patch("/{account_id}", response_model=AccountRead)
@@ -137,9 +135,7 @@ def update_contact(
     return ContactRead.model_validate(contact)
 
 
-@router.delete(
-    "/{account_id}/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT
-)
+@router.delete("/{account_id}/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_contact(
     account_id: int, contact_id: int, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -165,9 +161,7 @@ def add_service_usage(
     return ServiceUsageRead.model_validate(usage)
 
 
-@router.delete(
-    "/{account_id}/services/{usage_id}", status_code=status.HTTP_204_NO_CONTENT
-)
+@router.delete("/{account_id}/services/{usage_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_service_usage(
     account_id: int, usage_id: int, session: SessionDep, actor: ActorDep
 ) -> Response:

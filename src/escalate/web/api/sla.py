@@ -25,9 +25,7 @@ def list_policies(session: SessionDep, actor: ActorDep, page: PageDep) -> SlaPol
 
 @router.get("/{policy_id}", response_model=SlaPolicyRead)
 def get_policy(policy_id: int, session: SessionDep, actor: ActorDep) -> SlaPolicyRead:
-    return SlaPolicyRead.model_validate(
-        sla_service.read(session, actor=actor, policy_id=policy_id)
-    )
+    return SlaPolicyRead.model_validate(sla_service.read(session, actor=actor, policy_id=policy_id))
 
 
 @router.post("", response_model=SlaPolicyRead, status_code=status.HTTP_201_CREATED)

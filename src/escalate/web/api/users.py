@@ -62,7 +62,8 @@ def create_my_token(
         session, container.clock, actor=actor, user=user, name=data.name
     )
     session.commit()
-    return TokenCreated.model_validate({**TokenRead.model_validate(token).model_dump(), "token": secret})
+    shown = TokenRead.model_validate(token).model_dump()
+    return TokenCreated.model_validate({**shown, "token": secret})
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenRead)
