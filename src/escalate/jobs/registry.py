@@ -22,8 +22,13 @@ class RetryPolicy:
     cap: timedelta = timedelta(hours=1)
 
     def delay_after(self, attempt: int) -> timedelta:
-        seconds = self.base.total_seconds() * self.factor ** max(attempt - 1, 0)
-        return min(timedelta(seconds=seconds), self.cap)
+        cap = self.cap.total_seconds()
+        try:
+            seconds = self.base.total_seconds() * self.factor ** max(attempt - 1, 0)
+        except OverflowError:  # float power overflows for large attempt numbers
+            seconds = cap
+        # Cap before building the timedelta: a late attempt's raw delay would overflow it.
+        return timedelta(seconds=min(seconds, cap))
 
 
 @dataclass(frozen=True)
