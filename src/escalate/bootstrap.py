@@ -4,6 +4,7 @@ the web app, the worker and the CLI alike. Nothing here runs at import time."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,8 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from escalate.auth import audit
 from escalate.auth import jobs as auth_jobs
 from escalate.clock import Clock, SystemClock
-from escalate.db import make_engine, make_session_factory
+from escalate.db import make_engine, make_session_factory, transaction
+from escalate.jobs import housekeeping
+from escalate.jobs import service as job_service
 from escalate.jobs.registry import JobRegistry
+from escalate.jobs.worker import Worker
 from escalate.settings import Settings
 
 
@@ -39,5 +43,29 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
         session_factory=factory,
         clock=clock or SystemClock(),
     )
+    housekeeping.register(container.jobs)
     auth_jobs.register(container.jobs)
     return container
+
+
+def build_worker(container: Container, *, worker_id: str | None = None) -> Worker:
+    """A worker over the container's database, woken at once by commits in this process
+    that enqueue jobs (and by NOTIFY from other processes on PostgreSQL)."""
+    settings = container.settings
+    worker = Worker(
+        container.session_factory,
+        container.clock,
+        container.jobs,
+        worker_id=worker_id,
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        poll_interval=settings.worker_poll_seconds,
+    )
+    job_service.install_wake_hook(container.session_factory, worker.wake)
+    return worker
+
+
+def seed_recurring_jobs(container: Container) -> None:
+    """Queue the next run of every recurring job (idempotent; every worker start calls it)."""
+    with transaction(container.session_factory, clock=container.clock) as session:
+        for seed in container.jobs.recurring:
+            seed(session, container.clock)

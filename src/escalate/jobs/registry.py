@@ -44,6 +44,8 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext], None]
+# Makes sure a recurring job's next run is queued; idempotent, called when workers start.
+RecurringSeed = Callable[[Session, Clock], None]
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,17 @@ class JobKind:
 @dataclass
 class JobRegistry:
     kinds: dict[str, JobKind] = field(default_factory=dict)
+    recurring: list[RecurringSeed] = field(default_factory=list)
 
     def register(self, name: str, handler: JobHandler, *, retry: RetryPolicy | None = None) -> None:
         if name in self.kinds:
             raise ValueError(f"job kind {name!r} registered twice")
         self.kinds[name] = JobKind(name=name, handler=handler, retry=retry or RetryPolicy())
+
+    def register_recurring(self, name: str, handler: JobHandler, seed: RecurringSeed) -> None:
+        """A job that queues its own next run; `seed` queues the first one."""
+        self.register(name, handler)
+        self.recurring.append(seed)
 
     def get(self, name: str) -> JobKind | None:
         return self.kinds.get(name)
