@@ -2,7 +2,11 @@
 
 from fastapi import APIRouter
 
+from escalate.web.pages import accounts, auth, dashboard
+
 
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
+    for module in (auth, dashboard, accounts):
+        pages.include_router(module.router)
     return pages

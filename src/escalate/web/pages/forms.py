@@ -1,0 +1,64 @@
+"""Form posts: read text fields, and turn validation errors into messages by field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from escalate import errors
+from escalate.web.pages.rendering import sentence
+from escalate.web.problems import status_for, validation_errors
+
+FRIENDLY = {
+    "missing": "This field is required.",
+    "string_too_short": "This field is required.",
+    "enum": "Choose one of the options.",
+    "literal_error": "Choose one of the options.",
+}
+
+
+@dataclass
+class FormState:
+    """What a form shows: the values the person typed and a message per field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional_text(form: FormData, name: str) -> str | None:
+    """An empty field means "not given", not an empty string."""
+    return text(form, name) or None
+
+
+def checked(form: FormData, name: str) -> bool:
+    return text(form, name) in ("on", "true", "1", "yes")
+
+
+def from_validation_error(state: FormState, exc: ValidationError) -> FormState:
+    for item in validation_errors([dict(e) for e in exc.errors()]):
+        message = FRIENDLY.get(str(item.get("type")), item["message"])
+        state.add(item["field"], sentence(message))
+    state.status = 422
+    return state
+
+
+def from_domain_error(state: FormState, exc: errors.EscalateError) -> FormState:
+    state.add(exc.field or "form", sentence(exc.detail))
+    state.status = status_for(exc)
+    return state

@@ -1,0 +1,151 @@
+"""Jinja2 templates and the filters that turn stored values into what a person reads:
+money with its currency, minutes as "15 min" or "4 h", times in the account's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from escalate import __version__
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+# ISO 4217 currencies without minor units; everything else shows two decimals.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
+
+HEALTH_LABELS = {
+    "critical": "Critical",
+    "at_risk": "At risk",
+    "neutral": "Neutral",
+    "healthy": "Healthy",
+}
+TIER_LABELS = {"enterprise": "Enterprise", "business": "Business", "standard": "Standard"}
+ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "responder": "Responder", "viewer": "Viewer"}
+
+
+def money(amount: Decimal | int | float | None, currency: str = "USD") -> str:
+    """5000 and "USD" -> "5,000.00 USD"."""
+    if amount is None:
+        return "—"
+    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+    return f"{Decimal(amount):,.{places}f} {currency}"
+
+
+def duration(minutes: int | None) -> str:
+    """Minutes as a contract states them: "15 min", "4 h", "1 h 30 min", "30 d"."""
+    if minutes is None:
+        return "—"
+    if minutes < 60:
+        return f"{minutes} min"
+    # Hours read best up to two weeks (SLA tables say "72 h" and "168 h"); beyond, days.
+    if minutes % 1440 == 0 and minutes >= 14 * 1440:
+        return f"{minutes // 1440} d"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h" if rest == 0 else f"{hours} h {rest} min"
+
+
+def percent(value: Decimal | int | float | None) -> str:
+    """Decimal("99.9000") -> "99.9%"; Decimal("100.0000") -> "100%"."""
+    if value is None:
+        return "—"
+    text = format(Decimal(value).normalize(), "f")
+    return f"{text}%"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime | None, tz: str | None = None) -> str:
+    """An aware time in a zone, with the zone's abbreviation: "22 Oct 2025, 09:00 EDT"."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone(tz))
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def utc_iso(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def day(value: date | None) -> str:
+    """date(2026, 1, 1) -> "1 Jan 2026"."""
+    if value is None:
+        return "—"
+    return f"{value.day} {value:%b %Y}"
+
+
+def sentence(message: str) -> str:
+    """A domain message as a sentence: "account 7 not found" -> "Account 7 not found."."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def health_label(value: str | None) -> str:
+    return HEALTH_LABELS.get(str(value), str(value or "—"))
+
+
+def tier_label(value: str | None) -> str:
+    return TIER_LABELS.get(str(value), str(value or "—"))
+
+
+def role_label(value: str | None) -> str:
+    return ROLE_LABELS.get(str(value), str(value or "—"))
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """Built on first use, not at import time."""
+    built = Jinja2Templates(directory=TEMPLATES_DIR)
+    env = built.env
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters.update(
+        money=money,
+        duration=duration,
+        percent=percent,
+        local_time=local_time,
+        utc_iso=utc_iso,
+        day=day,
+        health_label=health_label,
+        tier_label=tier_label,
+        role_label=role_label,
+    )
+    env.globals.update(
+        version=__version__,
+        health_labels=HEALTH_LABELS,
+        tier_labels=TIER_LABELS,
+    )
+    return built
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render a page in the layout; the signed-in user (if any) fills the navigation."""
+    values: dict[str, Any] = {"login": getattr(request.state, "login", None)}
+    values.update(context or {})
+    return templates().TemplateResponse(
+        request, name, values, status_code=status_code, headers=headers
+    )
