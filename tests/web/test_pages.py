@@ -734,3 +734,13 @@ def test_login_tokens_are_signed_and_expire() -> None:
 )
 def test_safe_next(value: str | None, expected: str) -> None:
     assert sessions.safe_next(value) == expected
+
+
+def test_unknown_page_is_an_html_404_but_unknown_api_path_is_problem_json(client) -> None:
+    page = client.get("/no-such-page", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+    api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"

@@ -7,22 +7,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalate import errors
+from escalate.web.pages.routing import error_page
+from escalate.web.status import status_for
 
 PROBLEM_TYPE = "application/problem+json"
-
-STATUS_BY_ERROR: dict[type[errors.EscalateError], int] = {
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.ValidationFailed: 422,
-    errors.InvalidTransition: 409,
-    errors.NotAuthenticated: 401,
-    errors.PermissionDenied: 403,
-    errors.SchemaOutOfDate: 503,
-}
 
 
 def problem(
@@ -45,13 +37,6 @@ def problem(
     if errors_list:
         body["errors"] = errors_list
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
-
-
-def status_for(error: errors.EscalateError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
-    return 400
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -108,7 +93,9 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", summary, field=items[0]["field"], errors_list=items)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            return error_page(request, exc.status_code)
         return problem(
             exc.status_code,
             _reason(exc.status_code),
@@ -116,6 +103,13 @@ def install(app: FastAPI) -> None:
             field="body" if exc.status_code == 413 else None,
             headers=dict(exc.headers) if exc.headers else None,
         )
+
+
+def _wants_html(request: Request) -> bool:
+    """A person's browser on a page URL gets an HTML error page; programs get problem JSON."""
+    if request.url.path.startswith(("/api/", "/metrics", "/healthz", "/readyz")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 def _reason(status: int) -> str:

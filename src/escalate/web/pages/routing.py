@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from escalate import errors
 from escalate.web.pages import sessions
 from escalate.web.pages.rendering import render, sentence
-from escalate.web.problems import status_for
+from escalate.web.status import status_for
 
 SECURITY_HEADERS = {
     # Pages load only their own CSS, script and images; nothing may frame them.
