@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
@@ -251,3 +252,14 @@ def make_account(container: Container, make_sla_policy: Callable[..., int]) -> C
             return account.id
 
     return build
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at production cost makes every login in the suite take a noticeable while;
+    the tests check what is hashed and verified, not how hard it is to crack."""
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    original = auth_service._hasher
+    auth_service._hasher = cheap
+    yield
+    auth_service._hasher = original
