@@ -46,25 +46,45 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Money(TypeDecorator[Decimal]):
-    """Exact decimal amounts. SQLite has no decimal type, so it stores canonical text there."""
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Exact decimals at a fixed scale, read back the same on both engines. SQLite has no
+    decimal type, so it stores canonical text there."""
 
-    impl = Numeric(14, 4)
+    impl = Numeric
     cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__()
+        self.precision = precision
+        self.scale = scale
+        self.quantum = Decimal(1).scaleb(-scale)
+
+    def __repr__(self) -> str:  # Alembic writes migrations from this
+        return f"ExactDecimal({self.precision}, {self.scale})"
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(32))
-        return dialect.type_descriptor(Numeric(14, 4, asdecimal=True))
+            return dialect.type_descriptor(String(self.precision + 2))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        value = Decimal(value)
-        return format(value, "f") if dialect.name == "sqlite" else value
+        exact = Decimal(value).quantize(self.quantum)
+        return format(exact, "f") if dialect.name == "sqlite" else exact
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
+        return None if value is None else Decimal(str(value)).quantize(self.quantum)
+
+
+def Money() -> ExactDecimal:
+    """Amounts of money: 12 digits and cents."""
+    return ExactDecimal(14, 2)
+
+
+def Percent() -> ExactDecimal:
+    """Percentages such as 99.9 or 99.95: four decimals."""
+    return ExactDecimal(7, 4)
 
 
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")

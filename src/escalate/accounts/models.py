@@ -140,7 +140,7 @@ class Contract(Base):
     term_start: Mapped[date] = mapped_column(Date)
     term_end: Mapped[date] = mapped_column(Date)
     renewal_date: Mapped[date | None] = mapped_column(Date)
-    monthly_fee: Mapped[Decimal] = mapped_column(Money)
+    monthly_fee: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
 
     account: Mapped[Account] = relationship(back_populates="contracts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,8 +25,6 @@ TOKEN_PREFIX = "esc_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 _hasher = PasswordHasher()
-# Verified when the email is unknown, so a login takes as long either way.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def _digest(secret: str) -> str:
@@ -97,13 +96,20 @@ def authenticate_password(session: Session, *, email: str, password: str) -> Use
     """Return the active user with this email and password, or raise NotAuthenticated."""
     user = get_by_email(session, email=email)
     if user is None or not user.is_active or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         raise NotAuthenticated("wrong email or password")
     if not _verify(user.password_hash, password):
         raise NotAuthenticated("wrong email or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the email is unknown, so a login takes as long either way. Made on
+    first use: hashing at import would slow every CLI command."""
+    return _hasher.hash("not-a-real-password")
 
 
 def _verify(hashed: str, password: str) -> bool:

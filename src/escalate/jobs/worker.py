@@ -309,7 +309,8 @@ class Worker:
 
         Setting `stop_event` alone takes effect within one poll interval; `stop()` is
         immediate."""
-        stop = self._stop = stop_event or threading.Event()
+        # Without an event of its own, honour a stop() that came before the loop started.
+        stop = self._stop = stop_event or self._stop
         listener_done = threading.Event()
         listener = self._start_listener(stop, listener_done)
         log.info("job worker %s started", self.worker_id)

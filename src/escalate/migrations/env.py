@@ -1,4 +1,5 @@
-"""Alembic environment. The URL comes from the caller (escalate.migrate) or ESCALATE_DATABASE_URL."""
+"""Alembic environment. The connection or URL comes from escalate.migrate, else from
+ESCALATE_DATABASE_URL."""
 
 from __future__ import annotations
 

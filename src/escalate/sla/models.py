@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from escalate.db import Base, Money
+from escalate.db import Base, Percent
 
 
 class Severity(StrEnum):
@@ -22,9 +22,8 @@ class SlaPolicy(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str | None] = mapped_column(String(1000))
-    # Percent, e.g. 99.9; Money gives exact decimals on both engines.
-    uptime_target_percent: Mapped[Decimal] = mapped_column(Money)
-    credit_cap_percent: Mapped[Decimal] = mapped_column(Money)
+    uptime_target_percent: Mapped[Decimal] = mapped_column(Percent())
+    credit_cap_percent: Mapped[Decimal] = mapped_column(Percent())
 
     targets: Mapped[list[SlaTarget]] = relationship(
         back_populates="policy", cascade="all, delete-orphan", order_by="SlaTarget.severity"
@@ -61,8 +60,8 @@ class CreditTier(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("sla_policies.id", ondelete="CASCADE"))
-    below_uptime_percent: Mapped[Decimal] = mapped_column(Money)
-    credit_percent: Mapped[Decimal] = mapped_column(Money)
+    below_uptime_percent: Mapped[Decimal] = mapped_column(Percent())
+    credit_percent: Mapped[Decimal] = mapped_column(Percent())
 
     policy: Mapped[SlaPolicy] = relationship(back_populates="credit_tiers")
 

@@ -3,11 +3,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
 
 from escalate.sla.models import Severity
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
+
+
+# Stored with four decimals; shown as people write them: "99.9", not "99.9000".
+def _plain_percent(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+PercentOut = Annotated[Decimal, PlainSerializer(_plain_percent, return_type=str, when_used="json")]
 Minutes = Annotated[int, Field(gt=0, le=60 * 24 * 365)]
 
 
@@ -53,8 +68,11 @@ class SlaTargetRead(SlaTargetIn):
     model_config = ConfigDict(from_attributes=True)
 
 
-class CreditTierRead(CreditTierIn):
+class CreditTierRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    below_uptime_percent: PercentOut
+    credit_percent: PercentOut
 
 
 class SlaPolicyRead(BaseModel):
@@ -63,7 +81,7 @@ class SlaPolicyRead(BaseModel):
     id: int
     name: str
     description: str | None
-    uptime_target_percent: Decimal
-    credit_cap_percent: Decimal
+    uptime_target_percent: PercentOut
+    credit_cap_percent: PercentOut
     targets: list[SlaTargetRead]
     credit_tiers: list[CreditTierRead]
