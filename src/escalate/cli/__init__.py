@@ -1,0 +1,1 @@
+"""The `escalate` command: thin adapters that parse, call one service and render."""

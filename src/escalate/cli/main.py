@@ -1,0 +1,55 @@
+"""The `escalate` command line. Each command builds its container when it runs (nothing at
+import time), calls the domain services in one transaction as the CLI operator, and renders
+the result: Rich tables for people, `--json` in the API's shapes for scripts."""
+
+from __future__ import annotations
+
+import typer
+
+from escalate import __version__
+from escalate.cli import server
+from escalate.cli.accounts import account_app, contact_app, contract_app
+from escalate.cli.db import db_app
+from escalate.cli.demo import demo_app
+from escalate.cli.runtime import EXIT_CODES_HELP
+from escalate.cli.services import service_app
+from escalate.cli.sla import sla_app
+from escalate.cli.users import token_app, user_app
+
+app = typer.Typer(
+    name="escalate",
+    help="Escalate: incident response and customer escalation.\n\n"
+    "Configured by ESCALATE_* environment variables (ESCALATE_DATABASE_URL, ...).\n\n"
+    + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"escalate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Escalate: incident response and customer escalation."""
+
+
+app.command("serve")(server.serve)
+app.command("worker")(server.worker)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(account_app, name="account")
+app.add_typer(contact_app, name="contact")
+app.add_typer(contract_app, name="contract")
+app.add_typer(service_app, name="service")
+app.add_typer(sla_app, name="sla")
+app.add_typer(demo_app, name="demo")

@@ -1,0 +1,241 @@
+"""Load the demo story into a database through the domain services, idempotently.
+
+The caller owns the transaction (and the session's audit clock and actor); the loader only
+flushes. Each row gets the story's time by handing the service a clock frozen at that
+moment, so every rule stays in the services."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from escalate.accounts import service as account_service
+from escalate.accounts.models import Account, Service
+from escalate.accounts.schemas import (
+    AccountCreate,
+    ContactCreate,
+    ContractCreate,
+    HealthChangeIn,
+    ServiceUsageIn,
+)
+from escalate.auth import service as auth_service
+from escalate.auth.models import User
+from escalate.auth.permissions import SYSTEM
+from escalate.auth.schemas import UserCreate
+from escalate.clock import Clock, FrozenClock
+from escalate.demo import data
+from escalate.errors import Conflict, ValidationFailed
+from escalate.sla import service as sla_service
+from escalate.sla.models import SlaPolicy
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass
+class DemoSummary:
+    """What a load did: rows created and rows found already there, by kind."""
+
+    account_id: int
+    shift: timedelta
+    loaded_at: datetime
+    created: Counter[str] = field(default_factory=Counter)
+    existing: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def changed(self) -> bool:
+        return sum(self.created.values()) > 0
+
+    @property
+    def kinds(self) -> list[str]:
+        """Every kind of row the load looked at, in the order it looked."""
+        return list(dict.fromkeys([*self.created, *self.existing]))
+
+
+def shift_to_yesterday(now: datetime) -> timedelta:
+    """The whole-day offset that puts the review meeting's date on yesterday (New York)."""
+    yesterday = now.astimezone(data.NEW_YORK).date() - ONE_DAY
+    return timedelta(days=(yesterday - data.REVIEW_MEETING_DATE).days)
+
+
+def load(session: Session, clock: Clock, *, shift: timedelta | None = None) -> DemoSummary:
+    """Create whatever of the demo story is missing; return what was created and found.
+
+    `clock` is the real clock (the moment of loading); the story's rows get the story's
+    times, moved by `shift` (a whole number of days)."""
+    shift = shift or timedelta(0)
+    if shift % ONE_DAY:
+        raise ValidationFailed("the demo story moves by whole days only", field="shift")
+    run = _Load(session, shift)
+    users = {member.email: run.user(member) for member in data.STAFF}
+    policy = run.policy()
+    service = run.service()
+    account = run.account(csm=users[data.TECHCORP.csm_email])
+    for contact in data.CONTACTS:
+        run.contact(account, contact)
+    run.usage(account, service)
+    run.contract(account, policy)
+    for step in data.HEALTH_STEPS:
+        run.health(account, step, recorded_by=users[step.recorded_by])
+    return DemoSummary(
+        account_id=account.id,
+        shift=shift,
+        loaded_at=clock.now(),
+        created=run.created,
+        existing=run.existing,
+    )
+
+
+class _Load:
+    """One load: the session, the story's offset and the tally of what was done."""
+
+    def __init__(self, session: Session, shift: timedelta) -> None:
+        self.session = session
+        self.shift = shift
+        self.created: Counter[str] = Counter()
+        self.existing: Counter[str] = Counter()
+
+    # -- the story's time ----------------------------------------------------------------
+
+    def at(self, moment: datetime) -> datetime:
+        return moment + self.shift
+
+    def on(self, day: date) -> date:
+        return day + timedelta(days=self.shift.days)
+
+    def clock_at(self, moment: datetime) -> FrozenClock:
+        return FrozenClock(self.at(moment))
+
+    def _tally(self, kind: str, *, created: bool) -> None:
+        (self.created if created else self.existing)[kind] += 1
+
+    # -- one step per kind of row --------------------------------------------------------
+
+    def user(self, member: data.StaffMember) -> User:
+        user = auth_service.get_by_email(self.session, email=member.email)
+        self._tally("users", created=user is None)
+        if user is not None:
+            return user
+        return auth_service.create(
+            self.session,
+            self.clock_at(data.SETUP_AT),
+            actor=SYSTEM,
+            data=UserCreate(
+                email=member.email,
+                name=member.name,
+                role=member.role,
+                title=member.title,
+                password=data.DEMO_PASSWORD,
+            ),
+        )
+
+    def policy(self) -> SlaPolicy:
+        policy = sla_service.get_by_name(self.session, name=data.ENTERPRISE_POLICY.name)
+        self._tally("sla_policies", created=policy is None)
+        if policy is not None:
+            return policy
+        return sla_service.create(self.session, actor=SYSTEM, data=data.ENTERPRISE_POLICY)
+
+    def service(self) -> Service:
+        service = account_service.get_service_by_name(self.session, name=data.PRODUCTION_API.name)
+        self._tally("services", created=service is None)
+        if service is not None:
+            return service
+        return account_service.create_service(self.session, actor=SYSTEM, data=data.PRODUCTION_API)
+
+    def account(self, *, csm: User) -> Account:
+        spec = data.TECHCORP
+        created_at = self.at(data.SETUP_AT)
+        account = account_service.get_by_name(self.session, name=spec.name)
+        self._tally("accounts", created=account is None)
+        if account is not None:
+            if account.created_at != created_at:
+                raise Conflict(
+                    f"an account named {spec.name!r} already exists, created at "
+                    f"{account.created_at.isoformat()} and not at the story's "
+                    f"{created_at.isoformat()}: it was made by hand or by a demo load with "
+                    "another shift; load the demo into a fresh database",
+                    field="shift",
+                )
+            self._tally("health_changes", created=False)  # the starting health
+            return account
+        account = account_service.create(
+            self.session,
+            self.clock_at(data.SETUP_AT),
+            actor=auth_service.actor_for(csm),
+            data=AccountCreate(
+                name=spec.name,
+                tier=spec.tier,
+                timezone=spec.timezone,
+                health=spec.starting_health,
+                csm_user_id=csm.id,
+            ),
+        )
+        self._tally("health_changes", created=True)  # the starting health opens the history
+        return account
+
+    def contact(self, account: Account, contact: ContactCreate) -> None:
+        def same(existing_email: str | None, existing_name: str) -> bool:
+            if contact.email:
+                return (existing_email or "").lower() == contact.email.lower()
+            return existing_name.lower() == contact.name.lower()
+
+        found = any(same(c.email, c.name) for c in account.contacts)
+        self._tally("contacts", created=not found)
+        if not found:
+            account_service.add_contact(self.session, actor=SYSTEM, account=account, data=contact)
+
+    def usage(self, account: Account, service: Service) -> None:
+        environment = data.TECHCORP.environment
+        found = any(
+            u.service_id == service.id and u.environment == environment
+            for u in account.service_usages
+        )
+        self._tally("service_usages", created=not found)
+        if not found:
+            account_service.add_service_usage(
+                self.session,
+                actor=SYSTEM,
+                account=account,
+                data=ServiceUsageIn(service_id=service.id, environment=environment),
+            )
+
+    def contract(self, account: Account, policy: SlaPolicy) -> None:
+        spec = data.CONTRACT
+        term_start = self.on(spec.term_start)
+        found = any(
+            c.sla_policy_id == policy.id and c.term_start == term_start for c in account.contracts
+        )
+        self._tally("contracts", created=not found)
+        if not found:
+            account_service.add_contract(
+                self.session,
+                actor=SYSTEM,
+                account=account,
+                data=ContractCreate(
+                    sla_policy_id=policy.id,
+                    term_start=term_start,
+                    term_end=self.on(spec.term_end),
+                    renewal_date=self.on(spec.renewal_date),
+                    monthly_fee=spec.monthly_fee,
+                    currency=spec.currency,
+                ),
+            )
+
+    def health(self, account: Account, step: data.HealthStep, *, recorded_by: User) -> None:
+        changed_at = self.at(step.at)
+        found = any(
+            h.changed_at == changed_at and h.to_health == step.health
+            for h in account.health_changes
+        )
+        self._tally("health_changes", created=not found)
+        if not found:
+            account_service.change_health(
+                self.session,
+                self.clock_at(step.at),
+                actor=auth_service.actor_for(recorded_by),
+                account=account,
+                data=HealthChangeIn(health=step.health, reason=step.reason),
+            )
