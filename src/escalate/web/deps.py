@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from escalate.auth import service as auth_service
@@ -40,16 +41,22 @@ def get_session(container: ContainerDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def bearer_secret(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+# Declared so the OpenAPI document (and the docs' Authorize button) knows the scheme; the
+# missing-credential answer stays ours, as problem JSON.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An API token from `escalate token create` or POST /api/v1/me/tokens.",
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def get_api_actor(
+    request: Request, session: SessionDep, container: ContainerDep, credentials: BearerDep
+) -> Actor:
+    if credentials is None or not credentials.credentials.strip():
         raise NotAuthenticated("missing credential: send 'Authorization: Bearer <token>'")
-    return secret.strip()
-
-
-def get_api_actor(request: Request, session: SessionDep, container: ContainerDep) -> Actor:
-    user = auth_service.authenticate_token(session, container.clock, secret=bearer_secret(request))
+    secret = credentials.credentials.strip()
+    user = auth_service.authenticate_token(session, container.clock, secret=secret)
     session.commit()  # keeps last_used_at even when the request itself only reads
     actor = auth_service.actor_for(user)
     # Viewers read; that rule needs no per-route guard, so new routes get it for free.
