@@ -120,12 +120,32 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            # WAL readers never wait and are never waited for; query_only turns an
+            # accidental write into an error instead of a lock upgrade that can fail.
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.exec_driver_sql("BEGIN")
+            return
         # One writer at a time, decided at BEGIN: no deadlock-prone lock upgrades later.
+        conn.exec_driver_sql("PRAGMA query_only=OFF")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "escalate_read_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def read_only_session(factory: sessionmaker[Session]) -> Session:
+    """A session for requests that only read: on SQLite it takes no write lock, and on both
+    engines a write through it fails loudly."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    bind = factory.kw.get("bind")
+    if bind is not None and bind.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return factory(execution_options=options)
 
 
 @contextmanager

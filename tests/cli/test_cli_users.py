@@ -185,8 +185,8 @@ def test_token_create_prints_only_the_token(
     assert "grafana" in result.stderr  # the note goes to stderr
     with container.session_factory() as session:
         session.info["clock"] = container.clock
-        owner = auth_service.authenticate_token(session, container.clock, secret=secret)
-        assert owner.id == user.id
+        token = auth_service.authenticate_token(session, secret=secret)
+        assert token.user_id == user.id
 
 
 def test_token_create_binary_stdout_is_the_token_alone(

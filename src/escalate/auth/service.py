@@ -161,16 +161,26 @@ def revoke_token(session: Session, clock: Clock, *, actor: Actor, token_id: int)
     return token
 
 
-def authenticate_token(session: Session, clock: Clock, *, secret: str) -> User:
-    """Return the active user a token belongs to, noting when it was last used."""
+def authenticate_token(session: Session, *, secret: str) -> ApiToken:
+    """Return the live token with this secret (its user active), or raise NotAuthenticated.
+    Reads only; `note_token_use` records the use."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         raise NotAuthenticated("invalid or revoked API token")
-    now = clock.now()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
+    return token
+
+
+def token_use_is_stale(token: ApiToken, *, now: datetime) -> bool:
+    """Whether the token's last-used time is old enough to be worth writing again."""
+    return token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
+
+
+def note_token_use(session: Session, clock: Clock, *, token_id: int) -> None:
+    """Record that a token was used now."""
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        token.last_used_at = clock.now()
         session.flush()
-    return token.user
 
 
 def start_web_session(

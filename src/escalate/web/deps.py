@@ -13,6 +13,7 @@ from escalate.auth import service as auth_service
 from escalate.auth.models import Role
 from escalate.auth.permissions import Actor
 from escalate.bootstrap import Container
+from escalate.db import read_only_session, transaction
 from escalate.errors import NotAuthenticated, PermissionDenied
 from escalate.pagination import MAX_LIMIT, PageParams
 
@@ -27,10 +28,14 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_session(container: ContainerDep) -> Iterator[Session]:
+def get_session(request: Request, container: ContainerDep) -> Iterator[Session]:
     """One session per request. Routes that change state commit it themselves before they
-    answer, so a 2xx always means the change is durable; anything else is rolled back."""
-    session = container.session_factory()
+    answer, so a 2xx always means the change is durable; anything else is rolled back.
+    GET requests get a read-only session."""
+    if request.method in SAFE_METHODS:
+        session = read_only_session(container.session_factory)
+    else:
+        session = container.session_factory()
     session.info["clock"] = container.clock
     try:
         yield session
@@ -55,10 +60,16 @@ def get_api_actor(
 ) -> Actor:
     if credentials is None or not credentials.credentials.strip():
         raise NotAuthenticated("missing credential: send 'Authorization: Bearer <token>'")
-    secret = credentials.credentials.strip()
-    user = auth_service.authenticate_token(session, container.clock, secret=secret)
-    session.commit()  # keeps last_used_at even when the request itself only reads
-    actor = auth_service.actor_for(user)
+    token = auth_service.authenticate_token(session, secret=credentials.credentials.strip())
+    if auth_service.token_use_is_stale(token, now=container.clock.now()):
+        if request.method in SAFE_METHODS:
+            # Its own short write, so that read requests keep their read-only session.
+            with transaction(container.session_factory, clock=container.clock) as write:
+                auth_service.note_token_use(write, container.clock, token_id=token.id)
+        else:
+            # A writing request already holds the write lock: note it in the same commit.
+            auth_service.note_token_use(session, container.clock, token_id=token.id)
+    actor = auth_service.actor_for(token.user)
     # Viewers read; that rule needs no per-route guard, so new routes get it for free.
     if request.method not in SAFE_METHODS and actor.role == Role.VIEWER:
         raise PermissionDenied("viewers have read-only access")
