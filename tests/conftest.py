@@ -31,9 +31,9 @@ from escalate.auth.schemas import UserCreate
 from escalate.bootstrap import Container
 from escalate.clock import FrozenClock
 from escalate.db import make_engine, transaction
+from escalate.demo import data as demo_data
 from escalate.settings import Settings
 from escalate.sla import service as sla_service
-from escalate.sla.schemas import CreditTierIn, SlaPolicyCreate, SlaTargetIn
 from escalate.web.app import create_app
 
 PG_URL = os.environ.get("ESCALATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -174,36 +174,13 @@ def admin_headers(make_token: Callable[..., dict[str, str]]) -> dict[str, str]:
     return make_token(Role.ADMIN)
 
 
-ENTERPRISE_TARGETS = [
-    ("SEV1", 15, 30, 30, 240),
-    ("SEV2", 30, 60, 60, 480),
-    ("SEV3", 120, 240, 240, 4320),
-    ("SEV4", 480, 1440, 1440, 10080),
-]
-
-
 @pytest.fixture
 def make_sla_policy(container: Container) -> Callable[..., int]:
-    """Builder: a committed SLA policy shaped like the demo's "Enterprise"; returns its id."""
+    """Builder: a committed copy of the demo's "Enterprise" SLA policy; returns its id."""
 
     def build(name: str | None = None) -> int:
-        data = SlaPolicyCreate(
-            name=name or f"Policy {next(_counter)}",
-            uptime_target_percent=Decimal("99.9"),
-            targets=[
-                SlaTargetIn(
-                    severity=sev,
-                    acknowledgement_minutes=ack,
-                    first_update_minutes=first,
-                    update_interval_minutes=interval,
-                    resolution_minutes=resolution,
-                )
-                for sev, ack, first, interval, resolution in ENTERPRISE_TARGETS
-            ],
-            credit_tiers=[
-                CreditTierIn(below_uptime_percent=Decimal(b), credit_percent=Decimal(c))
-                for b, c in (("99.9", "10"), ("99.0", "25"), ("95.0", "100"))
-            ],
+        data = demo_data.ENTERPRISE_POLICY.model_copy(
+            update={"name": name or f"Policy {next(_counter)}"}
         )
         with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
             return sla_service.create(s, actor=SYSTEM, data=data).id

@@ -6,47 +6,31 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from escalate.accounts import service as account_service
-from escalate.accounts.schemas import (
-    AccountCreate,
-    ContactCreate,
-    ContractCreate,
-    HealthChangeIn,
-    ServiceCreate,
-    ServiceUsageIn,
-)
-from escalate.auth import service as auth_service
-from escalate.auth.models import Role
 from escalate.auth.permissions import SYSTEM
-from escalate.auth.schemas import UserCreate
 from escalate.bootstrap import Container
+from escalate.clock import FrozenClock
 from escalate.db import transaction
-from escalate.sla import service as sla_service
-from escalate.sla.schemas import CreditTierIn, SlaPolicyCreate, SlaTargetIn
+from escalate.demo import data as demo_data
+from escalate.demo import loader
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
+PASSWORD = demo_data.DEMO_PASSWORD
+AFTER_THE_REVIEW = datetime(2025, 10, 27, 14, 0, tzinfo=UTC)
 SCREENSHOT = Path("/tmp/escalate-account.png")
 PHONE_SCREENSHOT = Path("/tmp/escalate-account-phone.png")
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
 # The demo story's "Enterprise" policy: severity, ack, first update, interval, resolution.
-ENTERPRISE = [
-    ("SEV1", 15, 30, 30, 240),
-    ("SEV2", 30, 60, 60, 480),
-    ("SEV3", 120, 240, 240, 4320),
-    ("SEV4", 480, 1440, 1440, 10080),
-]
-
-
 @dataclass(frozen=True)
 class Story:
     account_id: int
@@ -54,100 +38,17 @@ class Story:
 
 
 @pytest.fixture
-def techcorp(container: Container) -> Story:
+def techcorp(container: Container, clock: FrozenClock) -> Story:
+    clock.set(AFTER_THE_REVIEW)  # the story's history lies behind "now"
     return seed_techcorp(container)
 
 
 def seed_techcorp(container: Container) -> Story:
-    """TechCorp Solutions as the demo story has it, written through the services."""
+    """The demo story, loaded as `escalate demo load` loads it: the product's own fixture."""
     with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
-        alex = auth_service.create(
-            s,
-            container.clock,
-            actor=SYSTEM,
-            data=UserCreate(
-                email="alex.johnson@example.com",
-                name="Alex Johnson",
-                role=Role.MANAGER,
-                title="Customer Success Manager",
-                password=PASSWORD,
-            ),
-        )
-        policy = sla_service.create(
-            s,
-            actor=SYSTEM,
-            data=SlaPolicyCreate(
-                name="Enterprise",
-                uptime_target_percent=Decimal("99.9"),
-                credit_cap_percent=Decimal("100"),
-                targets=[
-                    SlaTargetIn(
-                        severity=sev,
-                        acknowledgement_minutes=ack,
-                        first_update_minutes=first,
-                        update_interval_minutes=interval,
-                        resolution_minutes=resolution,
-                    )
-                    for sev, ack, first, interval, resolution in ENTERPRISE
-                ],
-                credit_tiers=[
-                    CreditTierIn(below_uptime_percent=Decimal(b), credit_percent=Decimal(c))
-                    for b, c in (("99.9", "10"), ("99.0", "25"), ("95.0", "100"))
-                ],
-            ),
-        )
-        account = account_service.create(
-            s,
-            container.clock,
-            actor=SYSTEM,
-            data=AccountCreate(
-                name="TechCorp Solutions",
-                tier="enterprise",
-                timezone="America/New_York",
-                csm_user_id=alex.id,
-            ),
-        )
-        for contact in (
-            ContactCreate(
-                name="Sarah Mitchell",
-                role="Customer lead for the escalation",
-                email="sarah.mitchell@techcorp.example",
-                phone="+1 212 555 0142",
-                receives_incident_notifications=True,
-            ),
-            ContactCreate(name="Customer's Representative", role="Customer advocate"),
-        ):
-            account_service.add_contact(s, actor=SYSTEM, account=account, data=contact)
-        service = account_service.create_service(
-            s, actor=SYSTEM, data=ServiceCreate(name="Production API")
-        )
-        account_service.add_service_usage(
-            s, actor=SYSTEM, account=account, data=ServiceUsageIn(service_id=service.id)
-        )
-        account_service.add_contract(
-            s,
-            actor=SYSTEM,
-            account=account,
-            data=ContractCreate(
-                sla_policy_id=policy.id,
-                term_start=date(2025, 1, 1),
-                term_end=date(2025, 12, 31),
-                renewal_date=date(2026, 1, 1),
-                monthly_fee=Decimal("5000"),
-                currency="USD",
-            ),
-        )
-        account_service.change_health(
-            s,
-            container.clock,
-            actor=SYSTEM,
-            account=account,
-            data=HealthChangeIn(
-                health="critical",
-                reason="6-hour outage of the Production API; considering a contract review",
-            ),
-        )
-        return Story(account_id=account.id, email=alex.email)
+        loader.load(s, container.clock)
+        account = account_service.require_by_name(s, actor=SYSTEM, name=demo_data.TECHCORP.name)
+        return Story(account_id=account.id, email=demo_data.ALEX.email)
 
 
 @pytest.fixture
@@ -206,14 +107,15 @@ def test_a_manager_records_a_health_change_in_the_browser(
     log_in_from(page, live_server, f"/accounts/{techcorp.account_id}", techcorp)
     health = page.locator("#health")
     health.get_by_text("Change health").click()
-    health.get_by_label("New health").select_option("neutral")
-    health.get_by_label("Reason").fill("Review meeting held; resolution plan agreed")
+    health.get_by_label("New health").select_option("at_risk")
+    health.get_by_label("Reason").fill("Feedback on the resolution plan is overdue")
     health.get_by_role("button", name="Record health").click()
 
     expect(page.get_by_role("status")).to_have_text("Health updated.")
-    expect(page.locator(".account-head .badge")).to_have_text("Neutral")
-    expect(health.get_by_text("Review meeting held; resolution plan agreed")).to_be_visible()
-    expect(health.get_by_text("by Alex Johnson")).to_be_visible()
+    expect(page.locator(".account-head .badge")).to_have_text("At risk")
+    newest = health.locator(".timeline li").first
+    expect(newest).to_contain_text("Feedback on the resolution plan is overdue")
+    expect(newest).to_contain_text("by Alex Johnson")
 
     # An empty reason is refused beside the field, and nothing changes.
     health.get_by_text("Change health").click()
@@ -221,7 +123,7 @@ def test_a_manager_records_a_health_change_in_the_browser(
     health.get_by_label("Reason").fill(" ")
     health.get_by_role("button", name="Record health").click()
     expect(health.locator(".field-error")).to_have_text("This field is required.")
-    expect(page.locator(".account-head .badge")).to_have_text("Neutral")
+    expect(page.locator(".account-head .badge")).to_have_text("At risk")
 
 
 def test_pages_fit_a_phone_and_the_menu_works(
