@@ -33,5 +33,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/escalate
 
+bench: $(STAMP)
+	$(BIN)/python bench/jobs_throughput.py
+	$(BIN)/python bench/api_throughput.py
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -126,4 +126,5 @@ class RequestMetrics:
                 for context in iter_route_contexts(scope["app"].router.routes)
                 if context.path
             }
-        return self._templates.get(id(route)) or getattr(route, "path", "unmatched")
+        template = self._templates.get(id(route)) or getattr(route, "path", None)
+        return str(template or "unmatched")
