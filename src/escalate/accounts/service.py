@@ -205,6 +205,17 @@ def add_contact(
     return contact
 
 
+def list_contacts(
+    session: Session, *, actor: Actor, account: Account, page: PageParams
+) -> Page[Contact]:
+    """An account's contacts by name."""
+    authorize(actor, Permission.READ)
+    stmt = (
+        select(Contact).where(Contact.account_id == account.id).order_by(Contact.name, Contact.id)
+    )
+    return paginate(session, stmt, page)
+
+
 def get_contact(session: Session, *, actor: Actor, account: Account, contact_id: int) -> Contact:
     """Return a contact of this account (a contact of another account is not found)."""
     authorize(actor, Permission.READ)

@@ -17,7 +17,7 @@ from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.auth.schemas import UserCreate
 from escalate.clock import Clock
 from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
-from escalate.pagination import Page, PageParams, paginate
+from escalate.pagination import MAX_LIMIT, Page, PageParams, paginate
 
 TOKEN_PREFIX = "esc_"
 # Writing last_used_at on every request would make every read a write; a minute is precise
@@ -140,12 +140,14 @@ def create_token(
     return token, secret
 
 
-def list_tokens(session: Session, *, actor: Actor, user: User) -> list[ApiToken]:
+def list_tokens(
+    session: Session, *, actor: Actor, user: User, page: PageParams | None = None
+) -> Page[ApiToken]:
     """A user's tokens, newest first (their own, or anyone's for an admin)."""
     if actor.user_id != user.id:
         authorize(actor, Permission.USERS_MANAGE)
     stmt = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
-    return list(session.scalars(stmt))
+    return paginate(session, stmt, page or PageParams(limit=MAX_LIMIT))
 
 
 def revoke_token(session: Session, clock: Clock, *, actor: Actor, token_id: int) -> ApiToken:

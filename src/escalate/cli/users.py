@@ -151,7 +151,7 @@ def list_tokens(email: EmailOption, as_json: JsonOption = False) -> None:
         user = auth_service.require_by_email(session, email=email)
         tokens = [
             TokenRead.model_validate(t)
-            for t in auth_service.list_tokens(session, actor=CLI_OPERATOR, user=user)
+            for t in auth_service.list_tokens(session, actor=CLI_OPERATOR, user=user).items
         ]
     if as_json:
         output.emit_page(tokens, len(tokens))

@@ -104,10 +104,21 @@ def change_health(
     return HealthChangeRead.model_validate(change)
 
 
-@router.get("/{account_id}/contacts", response_model=list[ContactRead])
-def list_contacts(account_id: int, session: SessionDep, actor: ActorDep) -> list[ContactRead]:
+class ContactPage(BaseModel):
+    items: list[ContactRead]
+    total: int
+
+
+@router.get("/{account_id}/contacts", response_model=ContactPage)
+def list_contacts(
+    account_id: int, session: SessionDep, actor: ActorDep, page: PageDep
+) -> ContactPage:
+    """The account's contacts by name."""
     account = account_service.get(session, actor=actor, account_id=account_id)
-    return [ContactRead.model_validate(c) for c in account.contacts]
+    result = account_service.list_contacts(session, actor=actor, account=account, page=page)
+    return ContactPage(
+        items=[ContactRead.model_validate(c) for c in result.items], total=result.total
+    )
 
 
 @router.post(

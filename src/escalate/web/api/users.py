@@ -44,11 +44,12 @@ def me(session: SessionDep, actor: ActorDep) -> UserRead:
 
 
 @router.get("/me/tokens", response_model=TokenList)
-def my_tokens(session: SessionDep, actor: ActorDep) -> TokenList:
+def my_tokens(session: SessionDep, actor: ActorDep, page: PageDep) -> TokenList:
+    """Your API tokens, newest first (secrets are never shown again)."""
     assert actor.user_id is not None
     user = auth_service.get(session, user_id=actor.user_id)
-    tokens = auth_service.list_tokens(session, actor=actor, user=user)
-    return TokenList(items=[TokenRead.model_validate(t) for t in tokens], total=len(tokens))
+    result = auth_service.list_tokens(session, actor=actor, user=user, page=page)
+    return TokenList(items=[TokenRead.model_validate(t) for t in result.items], total=result.total)
 
 
 @router.post("/me/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
