@@ -9,12 +9,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from escalate.ids import in_range
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -171,3 +175,11 @@ def utcnow_from(session: Session) -> datetime:
         raise RuntimeError("session opened without a clock")
     now: datetime = clock.now()
     return now
+
+
+def find(session: Session, model: type[T], row_id: int, **options: Any) -> T | None:
+    """`session.get` for ids that come from outside: an id no row can have (zero, negative,
+    past 64 bits) is simply not found, instead of an overflow in the driver."""
+    if not in_range(row_id):
+        return None
+    return session.get(model, row_id, **options)

@@ -9,13 +9,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from escalate.ids import MAX_ID
+
 T = TypeVar("T")
 MAX_LIMIT = 500
 
 
 class PageParams(BaseModel):
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_ID)
 
 
 @dataclass(frozen=True)

@@ -63,14 +63,18 @@ def test_account_lifecycle_through_the_api(
 
     listed = client.get("/api/v1/accounts", headers=admin_headers).json()
     assert listed["total"] == 1
-    assert listed["items"][0] | {"csm": None} == {
+    item = listed["items"][0]
+    assert item | {"csm": None, "current_contract": None} == {
         "id": account_id,
         "name": "TechCorp Solutions",
         "tier": "enterprise",
         "health": "neutral",
         "timezone": "America/New_York",
         "csm": None,
+        "current_contract": None,
     }
+    assert item["current_contract"]["monthly_fee"] == "5000.00"
+    assert item["current_contract"]["sla_policy_name"] == "Enterprise"
 
     account = client.get(f"/api/v1/accounts/{account_id}", headers=admin_headers).json()
     assert [c["name"] for c in account["contacts"]] == ["Sarah Mitchell"]

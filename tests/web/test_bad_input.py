@@ -173,3 +173,44 @@ def test_arbitrary_bodies_never_cause_a_server_error(
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.json()["detail"]
+
+
+def test_absurd_ids_and_offsets_are_4xx(client: TestClient, admin_headers) -> None:
+    huge = 10**23
+    assert client.get(f"/api/v1/accounts/{huge}", headers=admin_headers).status_code == 404
+    assert client.get(f"/api/v1/sla-policies/{huge}", headers=admin_headers).status_code == 404
+    assert client.get("/api/v1/accounts/-1", headers=admin_headers).status_code == 404
+    offset = client.get("/api/v1/accounts", headers=admin_headers, params={"offset": huge})
+    _assert_problem(offset, 422, "offset")
+    csm = client.post(
+        "/api/v1/accounts",
+        headers=admin_headers,
+        json={"name": "Huge", "tier": "business", "csm_user_id": huge},
+    )
+    _assert_problem(csm, 422, "csm_user_id")
+
+
+def test_null_in_a_patch_is_refused_for_required_fields(
+    client: TestClient, container: Container, admin_headers, make_account
+) -> None:
+    account_id = make_account("Nullable")
+    before = _counts(container)
+    for field in ("name", "tier", "timezone"):
+        response = client.patch(
+            f"/api/v1/accounts/{account_id}", headers=admin_headers, json={field: None}
+        )
+        _assert_problem(response, 422, field)
+    contact_id = client.get(f"/api/v1/accounts/{account_id}", headers=admin_headers).json()[
+        "contacts"
+    ][0]["id"]
+    contact = client.patch(
+        f"/api/v1/accounts/{account_id}/contacts/{contact_id}",
+        headers=admin_headers,
+        json={"receives_incident_notifications": None},
+    )
+    _assert_problem(contact, 422, "receives_incident_notifications")
+    assert _counts(container) == before
+    cleared = client.patch(
+        f"/api/v1/accounts/{account_id}", headers=admin_headers, json={"csm_user_id": None}
+    )
+    assert cleared.status_code == 200

@@ -5,15 +5,28 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from escalate import bootstrap
 from escalate.auth.models import Role
 from escalate.bootstrap import Container
 from escalate.db import transaction
 from escalate.jobs import service as job_service
+from escalate.settings import Settings
+from escalate.web.app import create_app
 
 
-def test_healthz_needs_no_database(client: TestClient, container: Container) -> None:
-    container.engine.dispose()
-    assert client.get("/healthz").json() == {"status": "ok"}
+def test_healthz_needs_no_database_but_readyz_does() -> None:
+    nowhere = Settings(
+        database_url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere", secret_key="x"
+    )
+    container = bootstrap.build(nowhere)
+    try:
+        with TestClient(create_app(container)) as client:
+            assert client.get("/healthz").json() == {"status": "ok"}
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["detail"].startswith("database unreachable")
+    finally:
+        container.dispose()
 
 
 def test_readyz_reports_the_schema(client: TestClient) -> None:

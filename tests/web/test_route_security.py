@@ -23,7 +23,7 @@ PUBLIC = {
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/docs"),
 }
-PUBLIC_PREFIXES = ("/static", "/status")
+PUBLIC_PREFIXES = ("/static/", "/status/")
 
 
 def _route_table(client: TestClient) -> list[tuple[str, str]]:
@@ -49,7 +49,11 @@ def _routes(client: TestClient) -> list[tuple[str, str, bool]]:
 
 
 def _is_public(method: str, template_path: str) -> bool:
-    return (method, template_path) in PUBLIC or template_path.startswith(PUBLIC_PREFIXES)
+    return (
+        (method, template_path) in PUBLIC
+        or template_path == "/status"
+        or template_path.startswith(PUBLIC_PREFIXES)
+    )
 
 
 def test_route_table_is_not_empty(client: TestClient) -> None:

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from escalate.auth.models import User
@@ -145,3 +145,10 @@ class Contract(Base):
 
     account: Mapped[Account] = relationship(back_populates="contracts")
     sla_policy: Mapped[SlaPolicy] = relationship()
+
+
+# Names and e-mails are unique regardless of case, as people compare them; the database
+# enforces it, so two requests racing past the services' checks cannot both win.
+Index("uq_accounts_lower_name", func.lower(Account.name), unique=True)
+Index("uq_services_lower_name", func.lower(Service.name), unique=True)
+Index("uq_contacts_account_lower_email", Contact.account_id, func.lower(Contact.email), unique=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from escalate.accounts.models import Environment, Health, Tier
+from escalate.ids import Id
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -42,16 +43,31 @@ class AccountCreate(BaseModel):
     tier: Tier
     timezone: TimeZoneName = "UTC"
     health: Health = Health.NEUTRAL
-    csm_user_id: int | None = None
+    csm_user_id: Id | None = None
 
 
-class AccountUpdate(BaseModel):
+class PatchModel(BaseModel):
+    """A partial update: a field left out is unchanged; `null` clears a field only where
+    the field may be empty (NOT_NULL lists those that may not)."""
+
     model_config = ConfigDict(extra="forbid")
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> PatchModel:
+        for name in self.NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name}: may not be null; leave it out to keep it")
+        return self
+
+
+class AccountUpdate(PatchModel):
+    NOT_NULL = ("name", "tier", "timezone")
 
     name: Name | None = None
     tier: Tier | None = None
     timezone: TimeZoneName | None = None
-    csm_user_id: int | None = None
+    csm_user_id: Id | None = None
 
 
 class HealthChangeIn(BaseModel):
@@ -77,8 +93,8 @@ class ContactCreate(BaseModel):
         return self
 
 
-class ContactUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ContactUpdate(PatchModel):
+    NOT_NULL = ("name", "receives_incident_notifications")
 
     name: Name | None = None
     email: EmailStr | None = None
@@ -97,14 +113,14 @@ class ServiceCreate(BaseModel):
 class ServiceUsageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    service_id: int
+    service_id: Id
     environment: Environment = Environment.PRODUCTION
 
 
 class ContractCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sla_policy_id: int
+    sla_policy_id: Id
     term_start: date
     term_end: date
     renewal_date: date | None = None
@@ -179,7 +195,7 @@ class StaffRef(BaseModel):
     email: str
 
 
-class AccountSummary(BaseModel):
+class AccountBase(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -190,7 +206,13 @@ class AccountSummary(BaseModel):
     csm: StaffRef | None
 
 
-class AccountRead(AccountSummary):
+class AccountSummary(AccountBase):
+    current_contract: ContractRead | None = Field(
+        default=None, description="The contract in force today in the account's time zone."
+    )
+
+
+class AccountRead(AccountBase):
     created_at: datetime
     updated_at: datetime
     contacts: list[ContactRead]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -22,6 +23,7 @@ from escalate.accounts.models import (
 from escalate.accounts.schemas import (
     AccountCreate,
     AccountRead,
+    AccountSummary,
     AccountUpdate,
     ContactCreate,
     ContactUpdate,
@@ -34,6 +36,7 @@ from escalate.accounts.schemas import (
 from escalate.auth import service as auth_service
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
+from escalate.db import find
 from escalate.errors import Conflict, NotFound, ValidationFailed
 from escalate.pagination import Page, PageParams, paginate
 from escalate.sla import service as sla_service
@@ -46,7 +49,7 @@ CENT = Decimal("0.01")
 def get(session: Session, *, actor: Actor, account_id: int) -> Account:
     """Return the account with this id."""
     authorize(actor, Permission.READ)
-    account = session.get(Account, account_id)
+    account = find(session, Account, account_id)
     if account is None:
         raise NotFound(f"account {account_id} not found", field="account_id")
     return account
@@ -128,8 +131,6 @@ def update(
     if changes.get("csm_user_id") is not None:
         auth_service.get(session, user_id=changes["csm_user_id"])
     for key, value in changes.items():
-        if value is None and key != "csm_user_id":
-            continue
         setattr(account, key, value)
     account.updated_at = clock.now()
     session.flush()
@@ -219,7 +220,7 @@ def list_contacts(
 def get_contact(session: Session, *, actor: Actor, account: Account, contact_id: int) -> Contact:
     """Return a contact of this account (a contact of another account is not found)."""
     authorize(actor, Permission.READ)
-    contact = session.get(Contact, contact_id)
+    contact = find(session, Contact, contact_id)
     if contact is None or contact.account_id != account.id:
         raise NotFound(f"contact {contact_id} not found in this account", field="contact_id")
     return contact
@@ -272,7 +273,7 @@ def list_services(session: Session, *, actor: Actor, page: PageParams) -> Page[S
 
 def get_service(session: Session, *, service_id: int) -> Service:
     """Return the service with this id."""
-    service = session.get(Service, service_id)
+    service = find(session, Service, service_id)
     if service is None:
         raise NotFound(f"service {service_id} not found", field="service_id")
     return service
@@ -324,7 +325,7 @@ def remove_service_usage(
 ) -> None:
     """Stop recording that an account uses a service."""
     authorize(actor, Permission.ACCOUNTS_WRITE)
-    usage = session.get(ServiceUsage, usage_id)
+    usage = find(session, ServiceUsage, usage_id)
     if usage is None or usage.account_id != account.id:
         raise NotFound(f"service usage {usage_id} not found in this account", field="usage_id")
     session.delete(usage)
@@ -391,6 +392,25 @@ def contracts_by_account(
     for contract in session.scalars(stmt):
         result[contract.account_id].append(contract)
     return result
+
+
+def local_today(account: Account, *, now: datetime) -> date:
+    """The date it is for the account, in its own time zone."""
+    return now.astimezone(ZoneInfo(account.timezone)).date()
+
+
+def summarize(
+    session: Session, *, actor: Actor, accounts: Sequence[Account], now: datetime
+) -> list[AccountSummary]:
+    """List items: each account with the contract in force on its own today."""
+    contracts = contracts_by_account(session, actor=actor, account_ids=[a.id for a in accounts])
+    summaries = []
+    for account in accounts:
+        current = current_contract(contracts[account.id], today=local_today(account, now=now))
+        summary = AccountSummary.model_validate(account)
+        summary.current_contract = contract_to_read(current) if current else None
+        summaries.append(summary)
+    return summaries
 
 
 def current_contract(contracts: Sequence[Contract], *, today: date) -> Contract | None:

@@ -1,6 +1,7 @@
 """The audit log, written for every change to an audited table by a flush hook, so that no
 service can forget it. Tables opt out with `__audited__ = False` and hide secret columns
-with `__audit_exclude__`."""
+with `__audit_secret__` (recorded as changed, never with their values) and ignore noise
+columns with `__audit_exclude__`."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def _row(
 ) -> dict[str, Any]:
     actor: Actor = session.info.get("actor", SYSTEM)
     clock = session.info["clock"]
-    identity = inspect(obj).identity or ()
+    # New rows have no identity key until the flush completes; the mapper reads their id.
+    identity = inspect(obj).mapper.primary_key_from_instance(obj)
     return {
         "at": clock.now(),
         "actor_user_id": actor.user_id,
@@ -64,15 +66,22 @@ def _row(
     }
 
 
+SECRET = "(secret)"
+
+
 def _excluded(obj: Any) -> tuple[str, ...]:
     return tuple(getattr(type(obj), "__audit_exclude__", ()))
 
 
+def _secret(obj: Any) -> tuple[str, ...]:
+    return tuple(getattr(type(obj), "__audit_secret__", ()))
+
+
 def _values(obj: Any) -> dict[str, Any]:
-    excluded = _excluded(obj)
+    excluded, secret = _excluded(obj), _secret(obj)
     state = inspect(obj)
     return {
-        attr.key: _jsonable(getattr(obj, attr.key))
+        attr.key: SECRET if attr.key in secret else _jsonable(getattr(obj, attr.key))
         for attr in state.mapper.column_attrs
         if attr.key not in excluded
     }
@@ -92,6 +101,9 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
         if old == new:
+            continue
+        if attr.key in _secret(obj):
+            before[attr.key], after[attr.key] = SECRET, "(changed)"
             continue
         before[attr.key] = _jsonable(old)
         after[attr.key] = _jsonable(new)

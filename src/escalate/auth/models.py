@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from escalate.db import Base, JSONType, UTCDateTime
@@ -31,7 +31,7 @@ class User(Base):
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
-    __audit_exclude__ = ("password_hash",)
+    __audit_secret__ = ("password_hash",)
 
 
 class ApiToken(Base):
@@ -49,7 +49,9 @@ class ApiToken(Base):
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
-    __audit_exclude__ = ("token_hash", "last_used_at")
+    __audit_secret__ = ("token_hash",)
+    # Uses are not changes; recording each would bury the log.
+    __audit_exclude__ = ("last_used_at",)
 
 
 class WebSession(Base):
@@ -91,3 +93,7 @@ class AuditEntry(Base):
         Index("ix_audit_log_entity", "entity_type", "entity_id"),
         Index("ix_audit_log_at", "at"),
     )
+
+
+# E-mails are unique regardless of case (see accounts.models for why in the database).
+Index("uq_users_lower_email", func.lower(User.email), unique=True)

@@ -16,6 +16,7 @@ from escalate.auth.models import ApiToken, AuditEntry, Role, User, WebSession
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.auth.schemas import UserCreate
 from escalate.clock import Clock
+from escalate.db import find
 from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from escalate.pagination import MAX_LIMIT, Page, PageParams, paginate
 
@@ -38,7 +39,7 @@ def actor_for(user: User) -> Actor:
 
 def get(session: Session, *, user_id: int) -> User:
     """Return the user with this id."""
-    user = session.get(User, user_id)
+    user = find(session, User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found", field="user_id")
     return user
@@ -152,7 +153,7 @@ def list_tokens(
 
 def revoke_token(session: Session, clock: Clock, *, actor: Actor, token_id: int) -> ApiToken:
     """Revoke a token; revoking twice is harmless."""
-    token = session.get(ApiToken, token_id)
+    token = find(session, ApiToken, token_id)
     if token is None:
         raise NotFound(f"token {token_id} not found", field="token_id")
     if actor.user_id != token.user_id:
@@ -179,7 +180,7 @@ def token_use_is_stale(token: ApiToken, *, now: datetime) -> bool:
 
 def note_token_use(session: Session, clock: Clock, *, token_id: int) -> None:
     """Record that a token was used now."""
-    token = session.get(ApiToken, token_id)
+    token = find(session, ApiToken, token_id)
     if token is not None:
         token.last_used_at = clock.now()
         session.flush()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.clock import Clock
+from escalate.db import find
 from escalate.errors import InvalidTransition, NotFound, ValidationFailed
 from escalate.jobs.models import Job, JobStatus
 from escalate.jobs.registry import RetryPolicy
@@ -88,7 +89,7 @@ def get_by_key(session: Session, *, idempotency_key: str) -> Job | None:
 
 def get(session: Session, *, job_id: int) -> Job:
     """Return one job or raise NotFound."""
-    job = session.get(Job, job_id)
+    job = find(session, Job, job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found", field="job_id")
     return job
@@ -142,7 +143,7 @@ def retry_failed(session: Session, clock: Clock, *, job_id: int, extra_attempts:
     """Requeue a failed job now, granting it `extra_attempts` more attempts."""
     if extra_attempts < 1:
         raise ValidationFailed("extra_attempts must be at least 1", field="extra_attempts")
-    job = session.get(Job, job_id, with_for_update=True)
+    job = find(session, Job, job_id, with_for_update=True)
     if job is None:
         raise NotFound(f"job {job_id} not found", field="job_id")
     if job.status != JobStatus.FAILED:

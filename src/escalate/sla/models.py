@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from escalate.db import Base, Percent
@@ -66,3 +66,6 @@ class CreditTier(Base):
     policy: Mapped[SlaPolicy] = relationship(back_populates="credit_tiers")
 
     __table_args__ = (UniqueConstraint("policy_id", "below_uptime_percent"),)
+
+
+Index("uq_sla_policies_lower_name", func.lower(SlaPolicy.name), unique=True)

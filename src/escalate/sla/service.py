@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalate.auth.permissions import Actor, Permission, authorize
+from escalate.db import find
 from escalate.errors import Conflict, NotFound
 from escalate.pagination import Page, PageParams, paginate
 from escalate.sla.models import CreditTier, SlaPolicy, SlaTarget
@@ -14,7 +15,7 @@ from escalate.sla.schemas import SlaPolicyCreate
 
 def get(session: Session, *, policy_id: int) -> SlaPolicy:
     """Return the policy with this id."""
-    policy = session.get(SlaPolicy, policy_id)
+    policy = find(session, SlaPolicy, policy_id)
     if policy is None:
         raise NotFound(f"SLA policy {policy_id} not found", field="sla_policy_id")
     return policy

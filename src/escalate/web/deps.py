@@ -15,6 +15,7 @@ from escalate.auth.permissions import Actor
 from escalate.bootstrap import Container
 from escalate.db import read_only_session, transaction
 from escalate.errors import NotAuthenticated, PermissionDenied
+from escalate.ids import MAX_ID
 from escalate.pagination import MAX_LIMIT, PageParams
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,8 +30,9 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def get_session(request: Request, container: ContainerDep) -> Iterator[Session]:
-    """One session per request. Routes that change state commit it themselves before they
-    answer, so a 2xx always means the change is durable; anything else is rolled back.
+    """The request's unit of work. A state-changing request commits once, after its handler
+    returns and before the answer is sent (so a 2xx means durable); an error rolls all of
+    it back. A handler that catches a domain error and answers anyway rolls back itself.
     GET requests get a read-only session."""
     if request.method in SAFE_METHODS:
         session = read_only_session(container.session_factory)
@@ -39,11 +41,17 @@ def get_session(request: Request, container: ContainerDep) -> Iterator[Session]:
     session.info["clock"] = container.clock
     try:
         yield session
+        if request.method not in SAFE_METHODS:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     finally:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the response is sent, not after.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 # Declared so the OpenAPI document (and the docs' Authorize button) knows the scheme; the
@@ -82,7 +90,7 @@ ActorDep = Annotated[Actor, Depends(get_api_actor)]
 
 def get_page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

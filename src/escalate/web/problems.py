@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalate import errors
@@ -91,6 +92,14 @@ def install(app: FastAPI) -> None:
         items = validation_errors(raw)
         summary = "; ".join(f"{i['field']}: {i['message']}" for i in items)
         return problem(422, "Invalid input", summary, field=items[0]["field"], errors_list=items)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # The services check uniqueness first; this is the race two requests can still run,
+        # settled by the database's constraint. The transaction is rolled back with it.
+        return problem(
+            409, "Conflict", "the change conflicts with data written at the same time; retry"
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

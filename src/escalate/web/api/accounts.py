@@ -35,17 +35,20 @@ def list_accounts(
     session: SessionDep,
     actor: ActorDep,
     page: PageDep,
+    container: ContainerDep,
     tier: Tier | None = None,
     health: Health | None = None,
     q: str | None = None,
 ) -> AccountPage:
-    """Accounts by name; filter by tier, health, or a name search (`q`)."""
+    """Accounts by name, each with the contract in force; filter by tier, health, or a name
+    search (`q`)."""
     result = account_service.list_accounts(
         session, actor=actor, page=page, tier=tier, health=health, search=q
     )
-    return AccountPage(
-        items=[AccountSummary.model_validate(a) for a in result.items], total=result.total
+    items = account_service.summarize(
+        session, actor=actor, accounts=result.items, now=container.clock.now()
     )
+    return AccountPage(items=items, total=result.total)
 
 
 @router.post("", response_model=AccountRead, status_code=status.HTTP_201_CREATED)
@@ -53,7 +56,6 @@ def create_account(
     data: AccountCreate, session: SessionDep, actor: ActorDep, container: ContainerDep
 ) -> AccountRead:
     account = account_service.create(session, container.clock, actor=actor, data=data)
-    session.commit()
     return account_service.to_read(account)
 
 
@@ -73,7 +75,6 @@ def update_account(
 ) -> AccountRead:
     account = account_service.get(session, actor=actor, account_id=account_id)
     account_service.update(session, container.clock, actor=actor, account=account, data=data)
-    session.commit()
     return account_service.to_read(account)
 
 
@@ -81,7 +82,6 @@ def update_account(
 def delete_account(account_id: int, session: SessionDep, actor: ActorDep) -> Response:
     account = account_service.get(session, actor=actor, account_id=account_id)
     account_service.delete(session, actor=actor, account=account)
-    session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -100,7 +100,6 @@ def change_health(
     change = account_service.change_health(
         session, container.clock, actor=actor, account=account, data=data
     )
-    session.commit()
     return HealthChangeRead.model_validate(change)
 
 
@@ -129,7 +128,6 @@ def add_contact(
 ) -> ContactRead:
     account = account_service.get(session, actor=actor, account_id=account_id)
     contact = account_service.add_contact(session, actor=actor, account=account, data=data)
-    session.commit()
     return ContactRead.model_validate(contact)
 
 
@@ -142,7 +140,6 @@ def update_contact(
         session, actor=actor, account=account, contact_id=contact_id
     )
     account_service.update_contact(session, actor=actor, contact=contact, data=data)
-    session.commit()
     return ContactRead.model_validate(contact)
 
 
@@ -155,7 +152,6 @@ def remove_contact(
         session, actor=actor, account=account, contact_id=contact_id
     )
     account_service.remove_contact(session, actor=actor, contact=contact)
-    session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -168,7 +164,6 @@ def add_service_usage(
     """Record that the account uses a service in an environment."""
     account = account_service.get(session, actor=actor, account_id=account_id)
     usage = account_service.add_service_usage(session, actor=actor, account=account, data=data)
-    session.commit()
     return ServiceUsageRead.model_validate(usage)
 
 
@@ -178,7 +173,6 @@ def remove_service_usage(
 ) -> Response:
     account = account_service.get(session, actor=actor, account_id=account_id)
     account_service.remove_service_usage(session, actor=actor, account=account, usage_id=usage_id)
-    session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -190,5 +184,4 @@ def add_contract(
 ) -> ContractRead:
     account = account_service.get(session, actor=actor, account_id=account_id)
     contract = account_service.add_contract(session, actor=actor, account=account, data=data)
-    session.commit()
     return account_service.contract_to_read(contract)

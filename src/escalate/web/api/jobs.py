@@ -60,5 +60,4 @@ def retry_job(
     """Run a failed job again now, with one more attempt."""
     authorize(actor, Permission.OPERATE)
     job = job_service.retry_failed(session, container.clock, job_id=job_id)
-    session.commit()
     return JobRead.model_validate(job)

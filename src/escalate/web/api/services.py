@@ -27,5 +27,4 @@ def list_services(session: SessionDep, actor: ActorDep, page: PageDep) -> Servic
 @router.post("", response_model=ServiceRead, status_code=status.HTTP_201_CREATED)
 def create_service(data: ServiceCreate, session: SessionDep, actor: ActorDep) -> ServiceRead:
     service = account_service.create_service(session, actor=actor, data=data)
-    session.commit()
     return ServiceRead.model_validate(service)

@@ -32,5 +32,4 @@ def get_policy(policy_id: int, session: SessionDep, actor: ActorDep) -> SlaPolic
 def create_policy(data: SlaPolicyCreate, session: SessionDep, actor: ActorDep) -> SlaPolicyRead:
     """Create an SLA policy with per-severity targets and service-credit tiers."""
     policy = sla_service.create(session, actor=actor, data=data)
-    session.commit()
     return SlaPolicyRead.model_validate(policy)

@@ -32,7 +32,6 @@ def create_user(
 ) -> UserRead:
     """Create a staff user (admins only)."""
     user = auth_service.create(session, container.clock, actor=actor, data=data)
-    session.commit()
     return UserRead.model_validate(user)
 
 
@@ -62,7 +61,6 @@ def create_my_token(
     token, secret = auth_service.create_token(
         session, container.clock, actor=actor, user=user, name=data.name
     )
-    session.commit()
     shown = TokenRead.model_validate(token).model_dump()
     return TokenCreated.model_validate({**shown, "token": secret})
 
@@ -73,5 +71,4 @@ def revoke_token(
 ) -> TokenRead:
     """Revoke a token (your own, or anyone's for an admin)."""
     token = auth_service.revoke_token(session, container.clock, actor=actor, token_id=token_id)
-    session.commit()
     return TokenRead.model_validate(token)
