@@ -14,11 +14,14 @@ DEFAULT_SQLITE_PATH = Path("var") / "escalate.db"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ESCALATE_", extra="ignore")
 
+    # repr=False: settings get printed in tracebacks, and these hold passwords and keys.
     database_url: str = Field(
+        repr=False,
         default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
         description="SQLAlchemy URL; sqlite:///path (embedded) or postgresql+psycopg://...",
     )
     secret_key: str = Field(
+        repr=False,
         default="",
         description="Signs session cookies and one-click links. Empty: a random key per process.",
     )
@@ -41,6 +44,13 @@ class Settings(BaseSettings):
 
     def effective_secret_key(self) -> str:
         return self.secret_key or _process_secret()
+
+    def serving_problem(self) -> str | None:
+        """What makes these settings unfit to serve the web app, if anything."""
+        if not self.is_sqlite and not self.secret_key:
+            # Several processes behind one address must sign login forms with one key.
+            return "ESCALATE_SECRET_KEY must be set when serving from PostgreSQL"
+        return None
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -9,6 +10,7 @@ from escalate import bootstrap
 from escalate.auth.models import Role
 from escalate.bootstrap import Container
 from escalate.db import transaction
+from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
 from escalate.settings import Settings
 from escalate.web.app import create_app
@@ -75,3 +77,16 @@ def test_jobs_api_is_for_admins(
     job_id = next(j["id"] for j in listed["items"] if j["kind"] == "test.noop")
     retry = client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin)
     assert retry.status_code == 409  # only failed jobs can be retried
+
+
+def test_serving_from_postgresql_needs_a_secret_key() -> None:
+    settings = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
+    assert "ESCALATE_SECRET_KEY" in (settings.serving_problem() or "")
+    assert "nowhere" not in repr(settings)
+    container = bootstrap.build(settings)
+    try:
+        with pytest.raises(ValidationFailed, match="ESCALATE_SECRET_KEY"):
+            create_app(container)
+    finally:
+        container.dispose()
+    assert Settings(database_url="sqlite:///x.db").serving_problem() is None

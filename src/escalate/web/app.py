@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from escalate import __version__
 from escalate.bootstrap import Container
+from escalate.db import read_only_session
+from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
 from escalate.web import health, pages, problems
 from escalate.web.api import router as api_router
@@ -25,6 +27,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(container: Container, *, background: Any = None) -> FastAPI:
     """Build the app. `background` is started and stopped with it (the in-process worker)."""
+    problem = container.settings.serving_problem()
+    if problem:
+        raise ValidationFailed(problem, field="ESCALATE_SECRET_KEY")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -77,5 +82,5 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def _queue_stats(container: Container) -> dict[str, Any]:
-    with container.session_factory() as session:
+    with read_only_session(container.session_factory) as session:
         return job_service.queue_stats(session, now=container.clock.now())
