@@ -413,6 +413,15 @@ def summarize(
     return summaries
 
 
+def contract_status(contract: Contract, *, today: date) -> str:
+    """ "upcoming", "in force" or "ended" on the account's today."""
+    if contract.term_start > today:
+        return "upcoming"
+    if contract.term_end < today:
+        return "ended"
+    return "in force"
+
+
 def current_contract(contracts: Sequence[Contract], *, today: date) -> Contract | None:
     """The contract in force on `today` (the account's local date); failing that, the one
     that started last."""

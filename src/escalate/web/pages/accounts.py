@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from escalate.accounts import service as account_service
 from escalate.accounts.models import Account, Contract, Health, Tier
 from escalate.accounts.schemas import ContactCreate, HealthChangeIn
 from escalate.clock import Clock
+from escalate.ids import MAX_ID
 from escalate.pagination import PageParams
 from escalate.sla.models import Severity
 from escalate.web.deps import ContainerDep, SessionDep
@@ -53,7 +53,7 @@ def list_accounts(
     if (tier_text and tier is None) or (health_text and health is None):
         return error_page(request, 400, detail="Unknown tier or health in the filter.")
     limit = min(max(_int(params.get("limit"), DEFAULT_LIMIT), 1), MAX_LIMIT)
-    offset = max(_int(params.get("offset"), 0), 0)
+    offset = min(max(_int(params.get("offset"), 0), 0), MAX_ID)
 
     page = account_service.list_accounts(
         session,
@@ -63,14 +63,13 @@ def list_accounts(
         health=health,
         search=q or None,
     )
-    contracts = account_service.contracts_by_account(
-        session, actor=login.actor, account_ids=[a.id for a in page.items]
+    summaries = account_service.summarize(
+        session, actor=login.actor, accounts=page.items, now=container.clock.now()
     )
-    rows = []
-    for account in page.items:
-        today = _local_today(container.clock, account.timezone)
-        contract = account_service.current_contract(contracts[account.id], today=today)
-        rows.append({"account": account, "contract": contract})
+    rows = [
+        {"account": account, "contract": summary.current_contract}
+        for account, summary in zip(page.items, summaries, strict=True)
+    ]
 
     filters = {"q": q, "tier": tier_text, "health": health_text}
     return render(
@@ -194,12 +193,12 @@ def _account_page(
     health_form: FormState | None = None,
     contact_form: FormState | None = None,
 ) -> Response:
-    today = _local_today(clock, account.timezone)
+    today = account_service.local_today(account, now=clock.now())
     current = account_service.current_contract(account.contracts, today=today)
     contracts = [
         ContractRow(
             contract=c,
-            status=_contract_status(c, today),
+            status=account_service.contract_status(c, today=today),
             is_current=current is not None and c.id == current.id,
         )
         for c in sorted(account.contracts, key=lambda c: (c.term_start, c.id), reverse=True)
@@ -242,14 +241,6 @@ def _account_page(
     )
 
 
-def _contract_status(contract: Contract, today: date) -> str:
-    if contract.term_start > today:
-        return "upcoming"
-    if contract.term_end < today:
-        return "ended"
-    return "in force"
-
-
 # --- helpers --------------------------------------------------------------------------
 
 
@@ -257,10 +248,6 @@ def _account(session: Session, login: Login, account_id: str) -> Account:
     if not account_id.isdigit() or len(account_id) > 18:
         raise errors.NotFound(f"account {account_id} not found", field="account_id")
     return account_service.get(session, actor=login.actor, account_id=int(account_id))
-
-
-def _local_today(clock: Clock, tz: str) -> date:
-    return clock.now().astimezone(zone(tz)).date()
 
 
 def _enum_or_none(enum: Any, value: str) -> Any:
