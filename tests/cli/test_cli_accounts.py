@@ -79,7 +79,10 @@ def test_account_list_filters_and_json(run_cli: RunCli, techcorp: str) -> None:
     everything = json.loads(run_cli("account", "list", "--json").stdout)
     assert everything["total"] == 2
     assert [a["name"] for a in everything["items"]] == ["Acme", "TechCorp Solutions"]
-    assert set(everything["items"][0]) == {"id", "name", "tier", "health", "timezone", "csm"}
+    assert set(everything["items"][0]) == {
+        "id", "name", "tier", "health", "timezone", "csm", "current_contract",
+    }  # fmt: skip
+    assert everything["items"][0]["current_contract"] is None
 
     enterprise = json.loads(run_cli("account", "list", "--tier", "enterprise", "--json").stdout)
     assert [a["name"] for a in enterprise["items"]] == ["TechCorp Solutions"]
@@ -185,6 +188,17 @@ def test_contact_add_and_list(run_cli: RunCli, techcorp: str) -> None:
     assert "Customer Advocate" in table.stdout
 
 
+def test_contact_list_pages_report_the_real_total(run_cli: RunCli, techcorp: str) -> None:
+    for name in ("Ann", "Bob", "Cy"):
+        run_cli("contact", "add", "--account", techcorp, "--name", name)
+    args = ("contact", "list", "--account", techcorp)
+    body = json.loads(run_cli(*args, "--json", "--limit", "1", "--offset", "1").stdout)
+    assert body["total"] == 3
+    assert [c["name"] for c in body["items"]] == ["Bob"]
+    table = run_cli(*args, "--limit", "2")
+    assert "1-2 of 3; use --offset/--limit for more" in table.stdout
+
+
 def test_contact_notified_without_email_names_the_field(run_cli: RunCli, techcorp: str) -> None:
     result = run_cli("contact", "add", "--account", techcorp, "--name", "Bob", "--notify")
     assert result.exit_code == 1
@@ -223,6 +237,23 @@ def test_contract_add_and_list(
     assert contract["currency"] == "USD"
     table = run_cli("contract", "list", "--account", techcorp)
     assert "Enterprise" in table.stdout and "2026-01-01" in table.stdout
+
+
+def test_contract_list_totals_every_contract_and_shows_yen_whole(
+    run_cli: RunCli, techcorp: str, make_sla_policy: Callable[..., int]
+) -> None:
+    make_sla_policy("Enterprise")
+    for year, fee, currency in (("2024", "5000", "USD"), ("2025", "750000", "JPY")):
+        added = run_cli(
+            "contract", "add", "--account", techcorp, "--sla-policy", "Enterprise",
+            "--start", f"{year}-01-01", "--end", f"{year}-12-31", "--fee", fee,
+            "--currency", currency,
+        )  # fmt: skip
+        assert added.exit_code == 0, added.output
+    listed = json.loads(run_cli("contract", "list", "--account", techcorp, "--json").stdout)
+    assert listed["total"] == len(listed["items"]) == 2
+    table = run_cli("contract", "list", "--account", techcorp).stdout
+    assert "5,000.00 USD" in table and "750,000 JPY" in table and "750,000.00" not in table
 
 
 @pytest.mark.parametrize(
@@ -313,6 +344,7 @@ def test_sla_list_and_show(run_cli: RunCli, make_sla_policy: Callable[..., int])
 
     table = run_cli("sla", "show", "Enterprise")
     assert table.exit_code == 0
+    # The same words as the web page (escalate.formatting); uptime keeps a decimal to align.
     for text in ("SEV1", "15 min", "4 h", "168 h", "99.9%", "99.0%", "100%"):
         assert text in table.stdout
     assert "Enterprise" in run_cli("sla", "list").stdout

@@ -9,7 +9,7 @@ import pytest
 import typer
 from cli_support import RunCli
 from sqlalchemy import func, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from escalate import errors, models
 from escalate.accounts import service as account_service
@@ -29,14 +29,22 @@ def _counts(container: Container) -> dict[str, int]:
         }
 
 
+def _load_demo(run_cli: RunCli, container: Container, *args: str) -> Result:
+    """`escalate demo load ARGS`, consenting to a PostgreSQL test database."""
+    consent = () if container.settings.is_sqlite else ("--allow-shared-database",)
+    return run_cli("demo", "load", *consent, *args)
+
+
 def test_demo_load_twice(run_cli: RunCli, container: Container) -> None:
-    first = run_cli("demo", "load")
+    first = _load_demo(run_cli, container)
     assert first.exit_code == 0, first.output
     assert "admin@escalate.example" in first.stdout and "escalate-demo" in first.stdout
+    # Only the server knows its address; the default base URL would be a guess.
+    assert "http" not in first.stdout and "serve --demo-hint" in first.stdout
     counts = _counts(container)
     assert counts["accounts"] == 1 and counts["users"] == 5
 
-    second = run_cli("demo", "load")
+    second = _load_demo(run_cli, container)
     assert second.exit_code == 0, second.output
     assert "already loaded" in second.stderr
     assert _counts(container) == counts
@@ -44,7 +52,7 @@ def test_demo_load_twice(run_cli: RunCli, container: Container) -> None:
 
 def test_demo_load_shifted_to_yesterday(run_cli: RunCli, container: Container) -> None:
     before = datetime.now(UTC)
-    result = run_cli("demo", "load", "--shift-to-yesterday")
+    result = _load_demo(run_cli, container, "--shift-to-yesterday")
     after = datetime.now(UTC)
     assert result.exit_code == 0, result.output
     assert "story moved by" in result.stdout
@@ -57,14 +65,38 @@ def test_demo_load_shifted_to_yesterday(run_cli: RunCli, container: Container) -
         latest = max(h.changed_at for h in account.health_changes)
         assert latest - data.REVIEW_MEETING_END in expected
 
-    refused = run_cli("demo", "load")  # the unshifted story clashes with the shifted one
+    refused = _load_demo(run_cli, container)  # the unshifted story clashes with the shifted one
     assert refused.exit_code == 1
     assert "error: shift:" in refused.stderr
 
 
+def test_demo_load_needs_consent_outside_sqlite(run_cli: RunCli, container: Container) -> None:
+    plain = run_cli("demo", "load")
+    if container.settings.is_sqlite:
+        assert plain.exit_code == 0, plain.output  # `make run` relies on this
+        return
+    assert plain.exit_code == 1
+    assert "refusing to load the demo" in plain.stderr
+    assert "'escalate-demo'" in plain.stderr and "--allow-shared-database" in plain.stderr
+    assert plain.stdout == ""
+    assert _counts(container)["users"] == 0
+
+    allowed = run_cli("demo", "load", "--allow-shared-database")
+    assert allowed.exit_code == 0, allowed.output
+    assert _counts(container)["users"] == len(data.STAFF)
+
+
+def test_demo_load_refuses_before_touching_the_database() -> None:
+    # Nothing listens on port 1: the refusal (1), not a connection error (5), answers.
+    url = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
+    result = CliRunner().invoke(app, ["demo", "load"], env={"ESCALATE_DATABASE_URL": url})
+    assert result.exit_code == 1, result.output
+    assert "--allow-shared-database" in result.stderr
+
+
 def test_serve_demo_hint_lists_the_demo_logins(run_cli: RunCli, container: Container) -> None:
     # The hint itself, without starting a server.
-    run_cli("demo", "load")
+    _load_demo(run_cli, container)
     hint = demo_hint(container, f"http://{public_host('0.0.0.0')}:8000").plain
     assert "http://127.0.0.1:8000" in hint
     for member in data.STAFF:

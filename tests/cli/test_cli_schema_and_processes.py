@@ -204,7 +204,10 @@ def test_serve_runs_the_app_with_the_in_process_worker(db_url: str) -> None:
     port = free_port()
     process = subprocess.Popen(
         [escalate_binary(), "serve", "--host", "127.0.0.1", "--port", str(port), "--demo-hint"],
-        env=subprocess_env(db_url, ESCALATE_RUN_WORKER_IN_PROCESS="true"),
+        # PostgreSQL needs a shared key to serve; SQLite does not mind one.
+        env=subprocess_env(
+            db_url, ESCALATE_RUN_WORKER_IN_PROCESS="true", ESCALATE_SECRET_KEY="test-secret-key"
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -238,6 +238,20 @@ def test_token_list_and_revoke(
     assert table.exit_code == 0 and "one" in table.stdout
 
 
+def test_token_list_pages_report_the_real_total(
+    run_cli: RunCli, make_user: Callable[..., User]
+) -> None:
+    make_user(email="ci@escalate.example")
+    for name in ("one", "two", "three"):
+        run_cli("token", "create", "--email", "ci@escalate.example", "--name", name)
+    args = ("token", "list", "--email", "ci@escalate.example")
+    body = json.loads(run_cli(*args, "--json", "--limit", "2", "--offset", "1").stdout)
+    assert body["total"] == 3
+    assert [t["name"] for t in body["items"]] == ["two", "one"]  # newest first
+    table = run_cli(*args, "--limit", "2")
+    assert "1-2 of 3; use --offset/--limit for more" in table.stdout
+
+
 def test_token_revoke_unknown_id(run_cli: RunCli, container: Container) -> None:
     result = run_cli("token", "revoke", "999")
     assert result.exit_code == 3

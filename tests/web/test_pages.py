@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import func, select
 
+from escalate import formatting
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Account, Contact, HealthChange
 from escalate.accounts.schemas import (
@@ -173,6 +174,20 @@ def test_wrong_password_answers_401_with_the_email_kept(
     with container.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(WebSession)) == 0
     assert user.id
+
+
+def test_login_trims_the_email_but_takes_the_password_exactly(
+    client: TestClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.VIEWER)
+
+    def post(email: str, password: str) -> int:
+        form = client.get("/login")
+        data = {"email": email, "password": password, "csrf_token": csrf_of(form)}
+        return client.post("/login", data=data, follow_redirects=False).status_code
+
+    assert post(f"  {user.email} ", f" {PASSWORD}") == 401
+    assert post(f"  {user.email} ", PASSWORD) == 303
 
 
 def test_empty_login_form_names_what_is_missing(client: TestClient) -> None:
@@ -679,30 +694,20 @@ def test_logout_ends_the_session(
 # --- pure helpers ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("minutes", "text"),
-    [
-        (15, "15 min"),
-        (60, "1 h"),
-        (90, "1 h 30 min"),
-        (240, "4 h"),
-        (4320, "72 h"),
-        (10080, "168 h"),
-        (43200, "30 d"),
-        (None, "—"),
-    ],
-)
-def test_duration(minutes: int | None, text: str) -> None:
-    assert rendering.duration(minutes) == text
-
-
-def test_money_and_percent() -> None:
-    assert rendering.money(Decimal("5000"), "USD") == "5,000.00 USD"
-    assert rendering.money(Decimal("15000.5"), "EUR") == "15,000.50 EUR"
-    assert rendering.money(Decimal("120000"), "JPY") == "120,000 JPY"
+def test_filters_write_what_formatting_writes_and_a_dash_for_nothing() -> None:
+    # The words themselves are tested in tests/test_formatting.py; the CLI shares them.
+    assert rendering.duration(90) == formatting.duration(90) == "1 h 30 min"
+    assert rendering.money(Decimal("120000"), "JPY") == formatting.money(120000, "JPY")
     assert rendering.percent(Decimal("99.9000")) == "99.9%"
-    assert rendering.percent(Decimal("100.0000")) == "100%"
-    assert rendering.percent(Decimal("95.0")) == "95%"
+    for missing in (rendering.duration(None), rendering.money(None, "USD")):
+        assert missing == rendering.MISSING == "—"
+    assert rendering.percent(None) == "—"
+    filters = rendering.templates().env.filters
+    assert (filters["money"], filters["duration"], filters["percent"]) == (
+        rendering.money,
+        rendering.duration,
+        rendering.percent,
+    )
 
 
 def test_login_tokens_are_signed_and_expire() -> None:

@@ -8,6 +8,7 @@ import typer
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from escalate import formatting
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Account, Health, Tier
 from escalate.accounts.schemas import (
@@ -45,6 +46,8 @@ contract_app = typer.Typer(
 
 AccountOption = Annotated[str, typer.Option("--account", help="The account's name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape).")]
+LimitOption = Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="Rows to show.")]
+OffsetOption = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
 
 
 def find_account(session: Session, key: str) -> Account:
@@ -74,8 +77,8 @@ def list_accounts(
     health: Annotated[Health | None, typer.Option(help="Only accounts in this health.")] = None,
     search: Annotated[str | None, typer.Option(help="Only names containing this.")] = None,
     as_json: JsonOption = False,
-    limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="Rows to show.")] = 100,
-    offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
 ) -> None:
     """List accounts by name."""
     with open_container() as container, unit_of_work(container) as session:
@@ -87,7 +90,9 @@ def list_accounts(
             health=health,
             search=search,
         )
-        accounts = [AccountSummary.model_validate(a) for a in page.items]
+        accounts = account_service.summarize(
+            session, actor=CLI_OPERATOR, accounts=page.items, now=container.clock.now()
+        )
     if as_json:
         output.emit_page(accounts, page.total)
         return
@@ -154,7 +159,7 @@ def _render_account(account: AccountRead) -> None:
                     c.sla_policy_name,
                     f"{c.term_start} to {c.term_end}",
                     c.renewal_date,
-                    output.money(c.monthly_fee, c.currency),
+                    formatting.money(c.monthly_fee, c.currency),
                 ]
                 for c in account.contracts
             ),
@@ -258,14 +263,22 @@ def add_contact(
 
 @contact_app.command("list")
 @handle_errors()
-def list_contacts(account: AccountOption, as_json: JsonOption = False) -> None:
-    """List an account's contacts."""
+def list_contacts(
+    account: AccountOption,
+    as_json: JsonOption = False,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
+) -> None:
+    """List an account's contacts by name."""
     with open_container() as container, unit_of_work(container) as session:
         found = account_service.require_by_name(session, actor=CLI_OPERATOR, name=account)
-        contacts = [ContactRead.model_validate(c) for c in found.contacts]
+        page = account_service.list_contacts(
+            session, actor=CLI_OPERATOR, account=found, page=PageParams(limit=limit, offset=offset)
+        )
+        contacts = [ContactRead.model_validate(c) for c in page.items]
         account_name = found.name
     if as_json:
-        output.emit_page(contacts, len(contacts))
+        output.emit_page(contacts, page.total)
         return
     output.show(
         output.table(
@@ -277,6 +290,7 @@ def list_contacts(account: AccountOption, as_json: JsonOption = False) -> None:
             ),
         )
     )
+    output.page_footer(len(contacts), page.total, offset)
 
 
 # --- contract --------------------------------------------------------------------------
@@ -322,7 +336,7 @@ def add_contract(
         account_name = found.name
     output.show(
         f"Added contract {created.id} to {account_name}: {created.term_start} to "
-        f"{created.term_end}, {output.money(created.monthly_fee, created.currency)} a month, "
+        f"{created.term_end}, {formatting.money(created.monthly_fee, created.currency)} a month, "
         f"SLA policy {created.sla_policy_name}."
     )
 
@@ -330,13 +344,17 @@ def add_contract(
 @contract_app.command("list")
 @handle_errors()
 def list_contracts(account: AccountOption, as_json: JsonOption = False) -> None:
-    """List an account's contracts."""
+    """List all of an account's contracts, by term start (an account has few)."""
     with open_container() as container, unit_of_work(container) as session:
         found = account_service.require_by_name(session, actor=CLI_OPERATOR, name=account)
-        contracts = [account_service.contract_to_read(c) for c in found.contracts]
+        by_account = account_service.contracts_by_account(
+            session, actor=CLI_OPERATOR, account_ids=[found.id]
+        )
+        contracts = [account_service.contract_to_read(c) for c in by_account[found.id]]
         account_name = found.name
     if as_json:
-        output.emit_page(contracts, len(contracts))
+        # Every contract is listed, so the count of items is the total.
+        output.emit_page(contracts, total=len(contracts))
         return
     output.show(
         output.table(
@@ -349,7 +367,7 @@ def list_contracts(account: AccountOption, as_json: JsonOption = False) -> None:
                     c.term_start,
                     c.term_end,
                     c.renewal_date,
-                    output.money(c.monthly_fee, c.currency),
+                    formatting.money(c.monthly_fee, c.currency),
                 ]
                 for c in contracts
             ),

@@ -1,11 +1,11 @@
-"""Rendering: JSON in the API's shapes for scripts, Rich tables for people."""
+"""Rendering: JSON in the API's shapes for scripts, Rich tables for people. Money, durations
+and percentages read as on the web pages: use escalate.formatting."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -75,23 +75,3 @@ def when(moment: datetime, timezone: str | None = None) -> str:
         return utc
     local = moment.astimezone(ZoneInfo(timezone))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({moment:%H:%M} UTC)"
-
-
-def money(amount: Decimal, currency: str) -> str:
-    return f"{amount:,.2f} {currency}"
-
-
-def percent(value: Decimal, *, places: int = 0) -> str:
-    """Decimal(99.9000) -> "99.9%"; at least `places` decimals (places=1: 99 -> "99.0%")."""
-    text = format(value.normalize(), "f")
-    decimals = len(text.partition(".")[2])
-    if decimals < places:
-        text = f"{value:.{places}f}"
-    return text + "%"
-
-
-def minutes(value: int) -> str:
-    """15 -> "15 min", 240 -> "4 h", 4320 -> "72 h"."""
-    if value % 60 == 0:
-        return f"{value // 60} h"
-    return f"{value} min"

@@ -183,14 +183,17 @@ def check_schema(engine: Engine, *, auto_upgrade: bool) -> str | None:
 
 @contextmanager
 def open_container(
-    *, schema: Literal["require", "auto", "ignore"] = "require"
+    *,
+    schema: Literal["require", "auto", "ignore"] = "require",
+    settings: Settings | None = None,
 ) -> Iterator[Container]:
-    """The container for one command, built from the environment and disposed after.
+    """The container for one command, built from `settings` (by default, the environment)
+    and disposed after.
 
     `schema`: "require" refuses an out-of-date database (exit 4); "auto" upgrades the
     embedded SQLite database when settings allow and otherwise refuses; "ignore" skips the
     check (the `db` commands)."""
-    settings = load_settings()
+    settings = settings or load_settings()
     container = bootstrap.build(settings)
     try:
         if schema != "ignore":

@@ -18,7 +18,8 @@ from escalate import bootstrap
 from escalate.auth import service as auth_service
 from escalate.bootstrap import Container
 from escalate.cli import output
-from escalate.cli.runtime import handle_errors, note, open_container, unit_of_work
+from escalate.cli.runtime import handle_errors, note, open_container
+from escalate.db import read_only_session
 from escalate.demo import data as demo_data
 from escalate.web.app import create_app
 
@@ -34,7 +35,7 @@ def public_host(host: str) -> str:
 
 def demo_hint(container: Container, url: str) -> Text:
     """How to log in to the demo, and whether its data is there yet."""
-    with unit_of_work(container) as session:
+    with read_only_session(container.session_factory) as session:
         loaded = auth_service.get_by_email(session, email=demo_data.ADMIN.email) is not None
     width = max(len(member.email) for member in demo_data.STAFF)
     lines = [f"Escalate demo: open {url} and log in as one of"]

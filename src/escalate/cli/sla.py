@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from escalate import formatting
 from escalate.auth.permissions import CLI_OPERATOR
 from escalate.cli import output
 from escalate.cli.runtime import handle_errors, open_container, unit_of_work
@@ -48,8 +49,8 @@ def list_policies(
                 [
                     p.id,
                     p.name,
-                    output.percent(p.uptime_target_percent, places=1),
-                    output.percent(p.credit_cap_percent),
+                    formatting.percent(p.uptime_target_percent, places=1),
+                    formatting.percent(p.credit_cap_percent),
                     ", ".join(t.severity.value for t in p.targets),
                 ]
                 for p in policies
@@ -80,8 +81,8 @@ def show_policy(
         Text.assemble(
             (read.name, "bold"),
             f"  (id {read.id})\n",
-            f"monthly uptime target {output.percent(read.uptime_target_percent, places=1)} · "
-            f"credits capped at {output.percent(read.credit_cap_percent)} of the month's fee",
+            f"monthly uptime target {formatting.percent(read.uptime_target_percent, places=1)} · "
+            f"credits capped at {formatting.percent(read.credit_cap_percent)} of the month's fee",
         ),
         Text(read.description or "", style="dim"),
         output.table(
@@ -90,10 +91,10 @@ def show_policy(
             (
                 [
                     t.severity.value,
-                    output.minutes(t.acknowledgement_minutes),
-                    output.minutes(t.first_update_minutes),
-                    output.minutes(t.update_interval_minutes),
-                    output.minutes(t.resolution_minutes),
+                    formatting.duration(t.acknowledgement_minutes),
+                    formatting.duration(t.first_update_minutes),
+                    formatting.duration(t.update_interval_minutes),
+                    formatting.duration(t.resolution_minutes),
                 ]
                 for t in read.targets
             ),
@@ -102,7 +103,10 @@ def show_policy(
             "Service credits",
             ["monthly uptime below", "credit (share of the month's fee)"],
             (
-                [output.percent(c.below_uptime_percent, places=1), output.percent(c.credit_percent)]
+                [
+                    formatting.percent(c.below_uptime_percent, places=1),
+                    formatting.percent(c.credit_percent),
+                ]
                 for c in read.credit_tiers
             ),
         ),

@@ -145,16 +145,21 @@ def create_token(
 
 @token_app.command("list")
 @handle_errors()
-def list_tokens(email: EmailOption, as_json: JsonOption = False) -> None:
+def list_tokens(
+    email: EmailOption,
+    as_json: JsonOption = False,
+    limit: LimitOption = 100,
+    offset: OffsetOption = 0,
+) -> None:
     """List a user's tokens, newest first (never the secrets)."""
     with open_container() as container, unit_of_work(container) as session:
         user = auth_service.require_by_email(session, email=email)
-        tokens = [
-            TokenRead.model_validate(t)
-            for t in auth_service.list_tokens(session, actor=CLI_OPERATOR, user=user).items
-        ]
+        page = auth_service.list_tokens(
+            session, actor=CLI_OPERATOR, user=user, page=PageParams(limit=limit, offset=offset)
+        )
+        tokens = [TokenRead.model_validate(t) for t in page.items]
     if as_json:
-        output.emit_page(tokens, len(tokens))
+        output.emit_page(tokens, page.total)
         return
     output.show(
         output.table(
@@ -166,6 +171,7 @@ def list_tokens(email: EmailOption, as_json: JsonOption = False) -> None:
             ),
         )
     )
+    output.page_footer(len(tokens), page.total, offset)
 
 
 @token_app.command("revoke")

@@ -6,13 +6,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from escalate.auth import service as auth_service
 from escalate.errors import NotAuthenticated
 from escalate.web.deps import ContainerDep, SessionDep
-from escalate.web.pages import sessions
+from escalate.web.pages import forms, sessions
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute
 from escalate.web.pages.sessions import FormDep, FormLoginDep
@@ -40,10 +39,12 @@ def login(
     request: Request, session: SessionDep, container: ContainerDep, form: FormDep
 ) -> Response:
     settings = container.settings
-    email = _text(form, "email").strip()
-    password = _text(form, "password")
-    target = sessions.safe_next(_text(form, "next"))
-    if not sessions.login_form_token_valid(settings, request, _text(form, sessions.CSRF_FIELD)):
+    email = forms.text(form, "email")
+    password = forms.text(form, "password", strip=False)
+    target = sessions.safe_next(forms.text(form, "next"))
+    if not sessions.login_form_token_valid(
+        settings, request, forms.text(form, sessions.CSRF_FIELD)
+    ):
         return _login_page(
             request,
             container,
@@ -143,8 +144,3 @@ def _login_page(
     if cookie is not None:
         sessions.set_login_csrf_cookie(response, settings, cookie)
     return response
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""

@@ -36,9 +36,12 @@ class FormState:
         self.errors.setdefault(name, message)
 
 
-def text(form: FormData, name: str) -> str:
+def text(form: FormData, name: str, *, strip: bool = True) -> str:
+    """A text field, "" when missing; `strip=False` keeps it exact (a password)."""
     value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value.strip() if strip else value
 
 
 def optional_text(form: FormData, name: str) -> str | None:

@@ -1,5 +1,6 @@
 """Jinja2 templates and the filters that turn stored values into what a person reads:
-money with its currency, minutes as "15 min" or "4 h", times in the account's time zone."""
+money, durations and percentages as escalate.formatting writes them (the CLI's words too),
+times in the account's time zone, and "—" for a missing value."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from escalate import __version__
+from escalate import __version__, formatting
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
-# ISO 4217 currencies without minor units; everything else shows two decimals.
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
+# What a page shows where a value is missing.
+MISSING = "—"
 
 HEALTH_LABELS = {
     "critical": "Critical",
@@ -31,33 +32,19 @@ TIER_LABELS = {"enterprise": "Enterprise", "business": "Business", "standard": "
 ROLE_LABELS = {"admin": "Admin", "manager": "Manager", "responder": "Responder", "viewer": "Viewer"}
 
 
-def money(amount: Decimal | int | float | None, currency: str = "USD") -> str:
-    """5000 and "USD" -> "5,000.00 USD"."""
-    if amount is None:
-        return "—"
-    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-    return f"{Decimal(amount):,.{places}f} {currency}"
+def money(amount: Decimal | None, currency: str) -> str:
+    """The filter: formatting.money, or "—" for no amount."""
+    return MISSING if amount is None else formatting.money(amount, currency)
 
 
 def duration(minutes: int | None) -> str:
-    """Minutes as a contract states them: "15 min", "4 h", "1 h 30 min", "30 d"."""
-    if minutes is None:
-        return "—"
-    if minutes < 60:
-        return f"{minutes} min"
-    # Hours read best up to two weeks (SLA tables say "72 h" and "168 h"); beyond, days.
-    if minutes % 1440 == 0 and minutes >= 14 * 1440:
-        return f"{minutes // 1440} d"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h" if rest == 0 else f"{hours} h {rest} min"
+    """The filter: formatting.duration, or "—" for no value."""
+    return MISSING if minutes is None else formatting.duration(minutes)
 
 
-def percent(value: Decimal | int | float | None) -> str:
-    """Decimal("99.9000") -> "99.9%"; Decimal("100.0000") -> "100%"."""
-    if value is None:
-        return "—"
-    text = format(Decimal(value).normalize(), "f")
-    return f"{text}%"
+def percent(value: Decimal | None) -> str:
+    """The filter: formatting.percent, or "—" for no value."""
+    return MISSING if value is None else formatting.percent(value)
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -70,7 +57,7 @@ def zone(name: str | None) -> ZoneInfo:
 def local_time(moment: datetime | None, tz: str | None = None) -> str:
     """An aware time in a zone, with the zone's abbreviation: "22 Oct 2025, 09:00 EDT"."""
     if moment is None:
-        return "—"
+        return MISSING
     local = moment.astimezone(zone(tz))
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
@@ -84,7 +71,7 @@ def utc_iso(moment: datetime | None) -> str:
 def day(value: date | None) -> str:
     """date(2026, 1, 1) -> "1 Jan 2026"."""
     if value is None:
-        return "—"
+        return MISSING
     return f"{value.day} {value:%b %Y}"
 
 
@@ -98,15 +85,15 @@ def sentence(message: str) -> str:
 
 
 def health_label(value: str | None) -> str:
-    return HEALTH_LABELS.get(str(value), str(value or "—"))
+    return HEALTH_LABELS.get(str(value), str(value or MISSING))
 
 
 def tier_label(value: str | None) -> str:
-    return TIER_LABELS.get(str(value), str(value or "—"))
+    return TIER_LABELS.get(str(value), str(value or MISSING))
 
 
 def role_label(value: str | None) -> str:
-    return ROLE_LABELS.get(str(value), str(value or "—"))
+    return ROLE_LABELS.get(str(value), str(value or MISSING))
 
 
 @cache

@@ -24,7 +24,7 @@ from escalate.auth.models import Role
 from escalate.auth.permissions import Actor, Permission
 from escalate.errors import NotAuthenticated
 from escalate.settings import Settings
-from escalate.web.deps import ContainerDep, SessionDep
+from escalate.web.deps import SAFE_METHODS, ContainerDep, SessionDep
 
 SESSION_COOKIE = "escalate_session"
 LOGIN_CSRF_COOKIE = "escalate_login_csrf"
@@ -32,7 +32,6 @@ CSRF_FIELD = "csrf_token"
 LOGIN_CSRF_SECONDS = 2 * 60 * 60
 # A login form older than this gets a fresh token rather than one about to expire.
 LOGIN_CSRF_RENEW_SECONDS = 10 * 60
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_NEXT = "/"
 
 
