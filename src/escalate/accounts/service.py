@@ -69,6 +69,18 @@ def require_by_name(session: Session, *, actor: Actor, name: str) -> Account:
     return account
 
 
+def find_by_name_or_id(session: Session, *, actor: Actor, key: str) -> Account:
+    """An account by name, or by id when no account has that name and the key is a number
+    (so an account may be named "2024" and still be found by its name)."""
+    authorize(actor, Permission.READ)
+    account = get_by_name(session, name=key)
+    if account is not None:
+        return account
+    if key.isdigit():
+        return get(session, actor=actor, account_id=int(key))
+    raise NotFound(f"no account named {key!r}", field="account")
+
+
 def list_accounts(
     session: Session,
     *,

@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 from rich.text import Text
-from sqlalchemy.orm import Session
 
 from escalate import formatting
 from escalate.accounts import service as account_service
-from escalate.accounts.models import Account, Health, Tier
+from escalate.accounts.models import Health, Tier
 from escalate.accounts.schemas import (
     AccountCreate,
     AccountRead,
@@ -25,10 +24,8 @@ from escalate.auth import service as auth_service
 from escalate.auth.permissions import CLI_OPERATOR
 from escalate.cli import output
 from escalate.cli.runtime import handle_errors, open_container, unit_of_work
-from escalate.errors import NotFound
 from escalate.pagination import MAX_LIMIT, PageParams
 from escalate.sla import service as sla_service
-from escalate.sla.models import SlaPolicy
 
 account_app = typer.Typer(
     help="Customer accounts: list, show, create, record health.",
@@ -48,23 +45,6 @@ AccountOption = Annotated[str, typer.Option("--account", help="The account's nam
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape).")]
 LimitOption = Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="Rows to show.")]
 OffsetOption = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
-
-
-def find_account(session: Session, key: str) -> Account:
-    """An account by name, or by id when no account has that name and it is a number."""
-    account = account_service.get_by_name(session, name=key)
-    if account is not None:
-        return account
-    if key.isdigit():
-        return account_service.get(session, actor=CLI_OPERATOR, account_id=int(key))
-    raise NotFound(f"no account named {key!r}", field="account")
-
-
-def require_policy(session: Session, name: str) -> SlaPolicy:
-    policy = sla_service.get_by_name(session, name=name)
-    if policy is None:
-        raise NotFound(f"no SLA policy named {name!r}", field="sla_policy")
-    return policy
 
 
 # --- account ---------------------------------------------------------------------------
@@ -119,7 +99,9 @@ def show_account(
 ) -> None:
     """Show an account with its contacts, services, contracts and health history."""
     with open_container() as container, unit_of_work(container) as session:
-        account = account_service.to_read(find_account(session, name_or_id))
+        account = account_service.to_read(
+            account_service.find_by_name_or_id(session, actor=CLI_OPERATOR, key=name_or_id)
+        )
     if as_json:
         output.emit_json(account)
         return
@@ -318,7 +300,7 @@ def add_contract(
     """Add a contract to an account."""
     with open_container() as container, unit_of_work(container) as session:
         found = account_service.require_by_name(session, actor=CLI_OPERATOR, name=account)
-        policy = require_policy(session, sla_policy)
+        policy = sla_service.require_by_name(session, actor=CLI_OPERATOR, name=sla_policy)
         data = ContractCreate.model_validate(
             {
                 "sla_policy_id": policy.id,

@@ -32,6 +32,15 @@ def get_by_name(session: Session, *, name: str) -> SlaPolicy | None:
     return session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
 
 
+def require_by_name(session: Session, *, actor: Actor, name: str) -> SlaPolicy:
+    """Return the policy with this name or raise NotFound naming the field."""
+    authorize(actor, Permission.READ)
+    policy = get_by_name(session, name=name)
+    if policy is None:
+        raise NotFound(f"no SLA policy named {name!r}", field="sla_policy")
+    return policy
+
+
 def list_policies(session: Session, *, actor: Actor, page: PageParams) -> Page[SlaPolicy]:
     """List SLA policies by name."""
     authorize(actor, Permission.READ)
