@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -70,6 +71,7 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ESCALATE_DATABASE_URL": url,
+        "ESCALATE_SECRET_KEY": secrets.token_urlsafe(32),
         "ESCALATE_RUN_WORKER_IN_PROCESS": "false",
         "ESCALATE_LOG_LEVEL": "warning",
     }
