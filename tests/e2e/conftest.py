@@ -1,5 +1,5 @@
 """Browser tests: a real uvicorn server on loopback and Debian's Chromium, driven by
-Playwright. Never `playwright install`: the browser is the system's."""
+Playwright. Playwright never downloads a browser of its own here: the browser is the system's."""
 
 from __future__ import annotations
 

@@ -125,7 +125,6 @@ def change_health(
         account_service.change_health(
             session, container.clock, actor=login.actor, account=account, data=data
         )
-        session.commit()
     except ValidationError as exc:
         forms.from_validation_error(state, exc)
     except (errors.ValidationFailed, errors.Conflict, errors.InvalidTransition) as exc:
@@ -161,7 +160,6 @@ def add_contact(
     try:
         data = ContactCreate.model_validate(state.values)
         account_service.add_contact(session, actor=login.actor, account=account, data=data)
-        session.commit()
     except ValidationError as exc:
         forms.from_validation_error(state, exc)
     except (errors.ValidationFailed, errors.Conflict) as exc:

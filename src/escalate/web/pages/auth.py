@@ -85,7 +85,6 @@ def login(
         user=user,
         lifetime=timedelta(hours=settings.session_hours),
     )
-    session.commit()
     response = RedirectResponse(target, status_code=303)
     sessions.set_session_cookie(response, settings, secret)
     sessions.clear_login_csrf_cookie(response, settings)
@@ -99,7 +98,6 @@ def logout(
     secret = request.cookies.get(sessions.SESSION_COOKIE)
     if secret:
         auth_service.end_web_session(session, secret=secret)
-        session.commit()
     response = RedirectResponse("/login?logged_out=1", status_code=303)
     sessions.clear_session_cookie(response, container.settings)
     return response
