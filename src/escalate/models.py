@@ -8,6 +8,7 @@ from escalate.accounts.models import (
     Service,
     ServiceUsage,
 )
+from escalate.alerts.models import Alert, AlertEvent, InboundError, Integration
 from escalate.auth.models import ApiToken, AuditEntry, User, WebSession
 from escalate.db import Base
 from escalate.jobs.models import Job
@@ -15,6 +16,8 @@ from escalate.sla.models import CreditTier, SlaPolicy, SlaTarget
 
 __all__ = [
     "Account",
+    "Alert",
+    "AlertEvent",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -22,6 +25,8 @@ __all__ = [
     "Contract",
     "CreditTier",
     "HealthChange",
+    "InboundError",
+    "Integration",
     "Job",
     "Service",
     "ServiceUsage",

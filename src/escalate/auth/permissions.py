@@ -17,6 +17,7 @@ class Permission(StrEnum):
     OWN_TOKENS = "tokens.own"
     USERS_MANAGE = "users.manage"
     AUDIT_READ = "audit.read"
+    INTEGRATIONS_MANAGE = "integrations.manage"
     OPERATE = "operate"  # job queue, metrics of the system itself
 
 
@@ -31,6 +32,7 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.OWN_TOKENS: frozenset({Role.ADMIN, Role.MANAGER, Role.RESPONDER}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: _WRITERS,
+    Permission.INTEGRATIONS_MANAGE: _WRITERS,
     Permission.OPERATE: frozenset({Role.ADMIN}),
 }
 

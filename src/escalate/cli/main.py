@@ -9,6 +9,7 @@ import typer
 from escalate import __version__
 from escalate.cli import server
 from escalate.cli.accounts import account_app, contact_app, contract_app
+from escalate.cli.alerts import alert_app, integration_app
 from escalate.cli.db import db_app
 from escalate.cli.demo import demo_app
 from escalate.cli.runtime import EXIT_CODES_HELP
@@ -53,3 +54,5 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(service_app, name="service")
 app.add_typer(sla_app, name="sla")
 app.add_typer(demo_app, name="demo")
+app.add_typer(integration_app, name="integration")
+app.add_typer(alert_app, name="alert")

@@ -19,6 +19,7 @@ from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
 from escalate.web import health, pages, problems
 from escalate.web.api import router as api_router
+from escalate.web.api.ingest import events_v2_router
 from escalate.web.metrics import Metrics
 from escalate.web.middleware import BodySizeLimit, RequestMetrics
 
@@ -57,6 +58,7 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(api_router())
+    app.include_router(events_v2_router)  # PagerDuty's path, outside /api/v1
     app.include_router(pages.router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)

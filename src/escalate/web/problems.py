@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from escalate import errors
 from escalate.web.pages.routing import error_page
-from escalate.web.status import status_for
+from escalate.web.status import status_for, validation_errors
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -38,36 +38,6 @@ def problem(
     if errors_list:
         body["errors"] = errors_list
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
-
-
-def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """("body", "contracts", 0, "monthly_fee") -> "contracts[0].monthly_fee"."""
-    parts = list(loc)
-    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
-        parts = parts[1:]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def validation_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    result = []
-    for err in raw:
-        message = str(err.get("msg", "invalid"))
-        name = field_path(err.get("loc", ()))
-        # Model-level checks name their field as "field: message" (see the schemas).
-        if message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        if ": " in message and not name:
-            head, _, tail = message.partition(": ")
-            if head.replace("_", "").isalnum():
-                name, message = head, tail
-        result.append({"field": name or "body", "message": message, "type": err.get("type")})
-    return result
 
 
 def install(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from escalate import errors
 from escalate.web.pages.rendering import sentence
-from escalate.web.problems import status_for, validation_errors
+from escalate.web.status import status_for, validation_errors
 
 FRIENDLY = {
     "missing": "This field is required.",

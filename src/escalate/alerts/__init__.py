@@ -1,0 +1,1 @@
+"""Alerts in: integrations (the doors monitoring tools knock on), inbound formats, dedup."""

@@ -1,0 +1,355 @@
+"""Integrations and their keys, the ingest path, alerts and the inbound-errors log.
+Functions flush, never commit; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, selectinload
+
+from escalate.accounts import service as account_service
+from escalate.alerts import mapping
+from escalate.alerts.mapping import InboundEvent
+from escalate.alerts.models import (
+    Alert,
+    AlertAction,
+    AlertEvent,
+    AlertStatus,
+    InboundError,
+    Integration,
+)
+from escalate.alerts.schemas import AlertmanagerWebhook, EventV2, IntegrationCreate
+from escalate.auth.permissions import Actor, Permission, authorize
+from escalate.clock import Clock
+from escalate.db import find
+from escalate.errors import Conflict, NotAuthenticated, NotFound
+from escalate.pagination import Page, PageParams, paginate
+
+KEY_PREFIX = "esc_int_"
+EXCERPT_BYTES = 2048
+REDACTED = "(redacted)"
+
+
+def _digest(key: str) -> str:
+    # Keys are 256 random bits: a fast hash is enough, and lookups need a deterministic one.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str, str]:
+    """(key, its prefix for lists, its digest)."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return key, key[: len(KEY_PREFIX) + 6], _digest(key)
+
+
+# --- integrations ----------------------------------------------------------------------
+
+
+def get_integration(session: Session, *, actor: Actor, integration_id: int) -> Integration:
+    """Return the integration with this id."""
+    authorize(actor, Permission.READ)
+    integration = find(session, Integration, integration_id)
+    if integration is None:
+        raise NotFound(f"integration {integration_id} not found", field="integration_id")
+    return integration
+
+
+def get_integration_by_name(session: Session, *, name: str) -> Integration | None:
+    """Return the integration with this name (case-insensitive), if any."""
+    return session.scalar(
+        select(Integration).where(func.lower(Integration.name) == name.strip().lower())
+    )
+
+
+def list_integrations(session: Session, *, actor: Actor, page: PageParams) -> Page[Integration]:
+    """Integrations by name (never their keys)."""
+    authorize(actor, Permission.READ)
+    return paginate(session, select(Integration).order_by(Integration.name, Integration.id), page)
+
+
+def create_integration(
+    session: Session, clock: Clock, *, actor: Actor, data: IntegrationCreate
+) -> tuple[Integration, str]:
+    """Create an integration; return it with its key, which is not stored."""
+    authorize(actor, Permission.INTEGRATIONS_MANAGE)
+    if get_integration_by_name(session, name=data.name) is not None:
+        raise Conflict(f"an integration named {data.name!r} already exists", field="name")
+    if data.default_service_id is not None:
+        account_service.get_service(session, service_id=data.default_service_id)
+    key, prefix, digest = _new_key()
+    integration = Integration(
+        name=data.name,
+        kind=data.kind,
+        key_hash=digest,
+        key_prefix=prefix,
+        default_service_id=data.default_service_id,
+        created_at=clock.now(),
+        is_active=True,
+    )
+    session.add(integration)
+    session.flush()
+    return integration, key
+
+
+def rotate_key(
+    session: Session, clock: Clock, *, actor: Actor, integration_id: int
+) -> tuple[Integration, str]:
+    """Give an integration a new key; the old one stops working at once."""
+    authorize(actor, Permission.INTEGRATIONS_MANAGE)
+    integration = get_integration(session, actor=actor, integration_id=integration_id)
+    key, prefix, digest = _new_key()
+    integration.key_hash, integration.key_prefix = digest, prefix
+    integration.key_rotated_at = clock.now()
+    session.flush()
+    return integration, key
+
+
+def authenticate_integration(session: Session, *, key: str) -> Integration:
+    """Return the active integration with this key, or raise NotAuthenticated."""
+    integration = session.scalar(select(Integration).where(Integration.key_hash == _digest(key)))
+    if integration is None or not integration.is_active:
+        raise NotAuthenticated("unknown or disabled integration key", field="key")
+    return integration
+
+
+# --- ingest ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one inbound event did: the alert it acted on (None for a key never seen), the
+    action recorded, and whether it changed anything."""
+
+    dedup_key: str
+    alert_id: int | None
+    action: AlertAction
+    applied: bool
+
+
+def ingest_alertmanager(
+    session: Session, clock: Clock, *, integration: Integration, payload: AlertmanagerWebhook
+) -> list[Outcome]:
+    """Store an Alertmanager group: each alert triggered, repeated or resolved."""
+    return [
+        _apply(session, clock.now(), integration, event)
+        for event in mapping.from_alertmanager(payload)
+    ]
+
+
+def ingest_event_v2(
+    session: Session, clock: Clock, *, integration: Integration, event: EventV2
+) -> Outcome:
+    """Store a PagerDuty Events API v2 event; the outcome carries the dedup key."""
+    return _apply(session, clock.now(), integration, mapping.from_event_v2(event))
+
+
+def _apply(
+    session: Session, now: datetime, integration: Integration, event: InboundEvent
+) -> Outcome:
+    if event.action == AlertAction.TRIGGER:
+        alert_id, created = _upsert_open_alert(session, now, integration, event)
+        action = AlertAction.TRIGGER if created else AlertAction.REPEAT
+        outcome = Outcome(event.dedup_key, alert_id, action, applied=True)
+    elif event.action == AlertAction.ACKNOWLEDGE:
+        outcome = _acknowledge(session, now, integration, event.dedup_key)
+    else:
+        outcome = _resolve(session, now, integration, event.dedup_key)
+    session.execute(
+        insert(AlertEvent).values(
+            alert_id=outcome.alert_id,
+            integration_id=integration.id,
+            dedup_key=event.dedup_key,
+            at=now,
+            action=outcome.action,
+            source=integration.kind,
+            applied=outcome.applied,
+        )
+    )
+    return outcome
+
+
+def _upsert_open_alert(
+    session: Session, now: datetime, integration: Integration, event: InboundEvent
+) -> tuple[int, bool]:
+    """One statement: a new open alert, or count + 1 on the open one with this key (the
+    unique index settles concurrent triggers). Returns (alert id, whether it is new)."""
+    values: dict[str, Any] = {
+        "integration_id": integration.id,
+        "dedup_key": event.dedup_key,
+        "open_key": event.dedup_key,
+        "status": AlertStatus.TRIGGERED,
+        "severity": event.severity,
+        "summary": event.summary,
+        "source": event.source,
+        "service_id": integration.default_service_id,
+        "labels": event.labels,
+        "details": event.details,
+        "links": event.links,
+        "payload": event.payload,
+        "count": 1,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "routed": False,
+        "suppressed": False,
+    }
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Alert).values(**values)
+    # A repeat shows the latest content; status, first sight and its history stay.
+    latest = ("severity", "summary", "source", "labels", "details", "links", "payload")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["integration_id", "open_key"],
+        set_={
+            "count": Alert.count + 1,
+            "last_seen_at": stmt.excluded.last_seen_at,
+            **{name: stmt.excluded[name] for name in latest},
+        },
+    )
+    alert_id, count = session.execute(stmt.returning(Alert.id, Alert.count)).one()
+    return alert_id, count == 1
+
+
+def _acknowledge(session: Session, now: datetime, integration: Integration, key: str) -> Outcome:
+    alert_id = session.scalar(
+        update(Alert)
+        .where(
+            Alert.integration_id == integration.id,
+            Alert.open_key == key,
+            Alert.status == AlertStatus.TRIGGERED,
+        )
+        .values(status=AlertStatus.ACKNOWLEDGED, acknowledged_at=now)
+        .returning(Alert.id)
+        .execution_options(synchronize_session=False)
+    )
+    if alert_id is not None:
+        return Outcome(key, alert_id, AlertAction.ACKNOWLEDGE, applied=True)
+    return Outcome(key, _latest_alert_id(session, integration, key), AlertAction.ACKNOWLEDGE, False)
+
+
+def _resolve(session: Session, now: datetime, integration: Integration, key: str) -> Outcome:
+    alert_id = session.scalar(
+        update(Alert)
+        .where(Alert.integration_id == integration.id, Alert.open_key == key)
+        .values(status=AlertStatus.RESOLVED, resolved_at=now, open_key=None)
+        .returning(Alert.id)
+        .execution_options(synchronize_session=False)
+    )
+    if alert_id is not None:
+        return Outcome(key, alert_id, AlertAction.RESOLVE, applied=True)
+    return Outcome(key, _latest_alert_id(session, integration, key), AlertAction.RESOLVE, False)
+
+
+def _latest_alert_id(session: Session, integration: Integration, key: str) -> int | None:
+    """The alert an event without effect is recorded against: the newest with its key."""
+    return session.scalar(
+        select(Alert.id)
+        .where(Alert.integration_id == integration.id, Alert.dedup_key == key)
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+
+
+# --- alerts ----------------------------------------------------------------------------
+
+
+def list_alerts(
+    session: Session,
+    *,
+    actor: Actor,
+    page: PageParams,
+    dedup_key: str | None = None,
+    status: AlertStatus | None = None,
+    service: str | None = None,
+    integration_id: int | None = None,
+) -> Page[Alert]:
+    """Alerts, most recently seen first; `service` is a service's name or id."""
+    authorize(actor, Permission.READ)
+    stmt = select(Alert).order_by(Alert.last_seen_at.desc(), Alert.id.desc())
+    if dedup_key is not None:
+        stmt = stmt.where(Alert.dedup_key == dedup_key)
+    if status is not None:
+        stmt = stmt.where(Alert.status == status)
+    if service is not None:
+        stmt = stmt.where(Alert.service_id == _service_id(session, service))
+    if integration_id is not None:
+        stmt = stmt.where(Alert.integration_id == integration_id)
+    return paginate(session, stmt, page)
+
+
+def _service_id(session: Session, key: str) -> int:
+    found = account_service.get_service_by_name(session, name=key)
+    if found is None and key.strip().isdigit():
+        found = account_service.get_service(session, service_id=int(key))
+    if found is None:
+        raise NotFound(f"no service named {key!r}", field="service")
+    return found.id
+
+
+def get_alert(session: Session, *, actor: Actor, alert_id: int) -> Alert:
+    """Return one alert with its history."""
+    authorize(actor, Permission.READ)
+    alert = find(session, Alert, alert_id, options=[selectinload(Alert.events)])
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found", field="alert_id")
+    return alert
+
+
+# --- inbound errors --------------------------------------------------------------------
+
+
+def excerpt(body: bytes, *, hide: tuple[str, ...] = ()) -> str:
+    """The start of a refused body, for people to read, with secrets in it blanked."""
+    text = body[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+    for secret in hide:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def record_inbound_error(
+    session: Session,
+    clock: Clock,
+    *,
+    endpoint: str,
+    status_code: int,
+    reason: str,
+    body: bytes = b"",
+    integration_id: int | None = None,
+    remote_addr: str | None = None,
+    hide: tuple[str, ...] = (),
+) -> InboundError:
+    """Note a refused inbound event. Call it in a transaction of its own: the refused
+    request's is rolled back."""
+    error = InboundError(
+        at=clock.now(),
+        integration_id=integration_id,
+        endpoint=endpoint[:200],
+        status_code=status_code,
+        reason=reason[:4000],
+        body_excerpt=excerpt(body, hide=hide) if body else None,
+        remote_addr=remote_addr,
+    )
+    session.add(error)
+    session.flush()
+    return error
+
+
+def integration_id_for_key(session: Session, *, key: str) -> int | None:
+    """The id of the integration with this key, if any (to file an error under it)."""
+    return session.scalar(select(Integration.id).where(Integration.key_hash == _digest(key)))
+
+
+def list_inbound_errors(
+    session: Session, *, actor: Actor, page: PageParams, integration_id: int | None = None
+) -> Page[InboundError]:
+    """Refused inbound events, newest first."""
+    authorize(actor, Permission.INTEGRATIONS_MANAGE)
+    stmt = select(InboundError).order_by(InboundError.id.desc())
+    if integration_id is not None:
+        stmt = stmt.where(InboundError.integration_id == integration_id)
+    return paginate(session, stmt, page)

@@ -1,0 +1,310 @@
+"""The doors monitoring tools send alerts through. They authenticate by integration key,
+not by staff token, and own their transaction: the event is committed before the 2xx goes
+back, and a refused event is answered 4xx and noted in the inbound-errors log (in a
+transaction of its own, after the refused one is rolled back)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import Integration, IntegrationKind
+from escalate.alerts.schemas import AlertmanagerWebhook, EventV2
+from escalate.auth import service as auth_service
+from escalate.bootstrap import Container
+from escalate.db import transaction
+from escalate.errors import NotAuthenticated
+from escalate.web.deps import BearerDep, ContainerDep
+from escalate.web.problems import problem
+from escalate.web.status import validation_errors
+
+INGEST_MAX_BYTES = 512 * 1024
+ALERTMANAGER = "/api/v1/ingest/alertmanager"
+ENQUEUE = "/v2/enqueue"
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+# PagerDuty's Events API v2 path, outside /api/v1 so that clients change only the base URL.
+events_v2_router = APIRouter(tags=["ingest"])
+
+
+@dataclass(frozen=True)
+class RawBody:
+    data: bytes
+    too_large: bool
+
+
+async def read_body(request: Request) -> RawBody:
+    """The body, read up to the ingest limit (the app-wide limit is looser)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > INGEST_MAX_BYTES:
+        return RawBody(b"", too_large=True)
+    chunks: list[bytes] = []
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > INGEST_MAX_BYTES:
+            return RawBody(b"".join(chunks)[:2048], too_large=True)
+        chunks.append(chunk)
+    return RawBody(b"".join(chunks), too_large=False)
+
+
+BodyDep = Annotated[RawBody, Depends(read_body)]
+
+
+class Refusal(Exception):
+    """An inbound event refused: how to answer, and what to note in the log."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        integration_id: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.field = status, title, detail, field
+        self.errors = errors or []
+        self.integration_id = integration_id
+
+
+def _too_large() -> Refusal:
+    detail = f"the request body exceeds {INGEST_MAX_BYTES} bytes"
+    return Refusal(413, "Payload too large", detail, field="body")
+
+
+def _invalid(exc: ValidationError) -> Refusal:
+    raw: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+    broken = next((e for e in raw if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        reason = (broken.get("ctx") or {}).get("error", "parse error")
+        detail = f"the request body is not valid JSON: {reason}"
+        return Refusal(400, "Malformed JSON", detail, field="body")
+    items = validation_errors(raw)
+    summary = "; ".join(f"{i['field']}: {i['message']}" for i in items)
+    return Refusal(422, "Invalid input", summary, field=items[0]["field"], errors=items)
+
+
+def _record(
+    container: Container,
+    request: Request,
+    refusal: Refusal,
+    *,
+    endpoint: str,
+    body: bytes,
+    key: str | None = None,
+) -> None:
+    with transaction(container.session_factory, clock=container.clock) as session:
+        integration_id = refusal.integration_id
+        if integration_id is None and key:
+            integration_id = alert_service.integration_id_for_key(session, key=key)
+        alert_service.record_inbound_error(
+            session,
+            container.clock,
+            endpoint=endpoint,
+            status_code=refusal.status,
+            reason=f"{refusal.title}: {refusal.detail}",
+            body=body,
+            integration_id=integration_id,
+            remote_addr=request.client.host if request.client else None,
+            hide=(key,) if key else (),
+        )
+
+
+# --- Prometheus Alertmanager -----------------------------------------------------------
+
+
+def _body_doc(description: str) -> dict[str, Any]:
+    """The body's place in the OpenAPI document (the route reads it raw, to log refusals)."""
+    schema = {"type": "object", "description": description}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_WEBHOOK_BODY = _body_doc(
+    "Alertmanager's webhook_configs JSON, version 4: a group of alerts with status, labels, "
+    "annotations, startsAt, endsAt, fingerprint and generatorURL."
+)
+
+
+@router.post("/alertmanager/{key}", status_code=202, openapi_extra=_WEBHOOK_BODY)
+def alertmanager_by_path(
+    key: str, request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
+) -> JSONResponse:
+    """Prometheus Alertmanager webhook (version 4), the integration key in the path."""
+    staff = bearer.credentials.strip() if bearer else None
+    return _alertmanager(container, request, body, key=key.strip(), staff_token=staff)
+
+
+@router.post("/alertmanager", status_code=202, openapi_extra=_WEBHOOK_BODY)
+def alertmanager_by_bearer(
+    request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
+) -> JSONResponse:
+    """Prometheus Alertmanager webhook (version 4), the integration key sent as
+    `Authorization: Bearer <key>` (Alertmanager's `http_config.authorization`)."""
+    key = bearer.credentials.strip() if bearer else ""
+    return _alertmanager(container, request, body, key=key, staff_token=key)
+
+
+def _alertmanager(
+    container: Container, request: Request, body: RawBody, *, key: str, staff_token: str | None
+) -> JSONResponse:
+    try:
+        if body.too_large:
+            raise _too_large()
+        with transaction(container.session_factory, clock=container.clock) as session:
+            integration = _authenticate(session, key=key, staff_token=staff_token)
+            _require_kind(integration, IntegrationKind.ALERTMANAGER)
+            try:
+                webhook = AlertmanagerWebhook.model_validate_json(body.data)
+            except ValidationError as exc:
+                refusal = _invalid(exc)
+                refusal.integration_id = integration.id
+                raise refusal from None
+            outcomes = alert_service.ingest_alertmanager(
+                session, container.clock, integration=integration, payload=webhook
+            )
+    except Refusal as refusal:
+        _record(container, request, refusal, endpoint=ALERTMANAGER, body=body.data, key=key)
+        headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+        return problem(
+            refusal.status,
+            refusal.title,
+            refusal.detail,
+            field=refusal.field,
+            errors_list=refusal.errors or None,
+            headers=headers,
+        )
+    return JSONResponse(
+        {
+            "status": "success",
+            "message": "Event processed",
+            "alerts": [
+                {
+                    "dedup_key": o.dedup_key,
+                    "alert_id": o.alert_id,
+                    "action": o.action.value,
+                    "applied": o.applied,
+                }
+                for o in outcomes
+            ],
+        },
+        status_code=202,
+    )
+
+
+def _authenticate(session: Session, *, key: str, staff_token: str | None) -> Integration:
+    if not key:
+        raise Refusal(
+            401,
+            "Not authenticated",
+            "missing integration key: put it in the path or send 'Authorization: Bearer <key>'",
+            field="key",
+        )
+    try:
+        return alert_service.authenticate_integration(session, key=key)
+    except NotAuthenticated as exc:
+        if staff_token and _is_staff_token(session, staff_token):
+            # Someone pasted their own API token: say so, rather than "unknown key".
+            raise Refusal(
+                403,
+                "Forbidden",
+                "a staff API token cannot send alerts; use the integration's key",
+                field="key",
+            ) from None
+        raise Refusal(401, exc.title, exc.detail, field="key") from None
+
+
+def _is_staff_token(session: Session, secret: str) -> bool:
+    try:
+        auth_service.authenticate_token(session, secret=secret)
+    except NotAuthenticated:
+        return False
+    return True
+
+
+def _require_kind(integration: Integration, kind: IntegrationKind) -> None:
+    if integration.kind != kind:
+        raise Refusal(
+            403,
+            "Forbidden",
+            f"integration {integration.name!r} receives {integration.kind} events, not {kind}",
+            field="key",
+            integration_id=integration.id,
+        )
+
+
+# --- PagerDuty Events API v2 -----------------------------------------------------------
+
+_EVENT_BODY = _body_doc(
+    "A PagerDuty Events API v2 alert event: routing_key, event_action (trigger, acknowledge, "
+    "resolve), dedup_key, payload (summary, source, severity, ...), links, images."
+)
+
+
+@events_v2_router.post("/v2/enqueue", status_code=202, openapi_extra=_EVENT_BODY)
+def enqueue(request: Request, body: BodyDep, container: ContainerDep) -> JSONResponse:
+    """PagerDuty Events API v2 compatible: the routing key is the integration key, and the
+    answers are PagerDuty's, so existing clients only change their base URL."""
+    routing_key: str | None = None
+    try:
+        if body.too_large:
+            raise _too_large()
+        try:
+            event = EventV2.model_validate_json(body.data)
+        except ValidationError as exc:
+            routing_key = _peek_routing_key(body.data)
+            raise _invalid(exc) from None
+        routing_key = event.routing_key
+        with transaction(container.session_factory, clock=container.clock) as session:
+            try:
+                integration = alert_service.authenticate_integration(session, key=routing_key)
+            except NotAuthenticated:
+                raise Refusal(400, "Invalid routing key", "Invalid routing key") from None
+            if integration.kind != IntegrationKind.EVENTS_V2:
+                raise Refusal(
+                    400,
+                    "Invalid routing key",
+                    f"Routing key belongs to an integration of kind {integration.kind}",
+                    integration_id=integration.id,
+                )
+            outcome = alert_service.ingest_event_v2(
+                session, container.clock, integration=integration, event=event
+            )
+    except Refusal as refusal:
+        _record(container, request, refusal, endpoint=ENQUEUE, body=body.data, key=routing_key)
+        return _pagerduty_error(refusal)
+    return JSONResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": outcome.dedup_key},
+        status_code=202,
+    )
+
+
+def _peek_routing_key(data: bytes) -> str | None:
+    """The routing key of an invalid event, if it has one: to file the error under its
+    integration and to blank it in the logged excerpt."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return None
+    key = parsed.get("routing_key") if isinstance(parsed, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
+def _pagerduty_error(refusal: Refusal) -> JSONResponse:
+    """PagerDuty's answer to a refused event: 400 (413 when too large) with a list of
+    messages."""
+    messages = [f"{e['field']}: {e['message']}" for e in refusal.errors] or [refusal.detail]
+    status = 413 if refusal.status == 413 else 400
+    return JSONResponse(
+        {"status": "invalid event", "message": "Event object is invalid", "errors": messages},
+        status_code=status,
+    )
