@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-# CI keeps a copy of shared/ beside the clone (<clone>/../shared), as the workspace does.
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alertmanager"
 SAMPLE = "alertmanager_webhook_sample.json"
 GROUPED_RESOLVED = "alertmanager_webhook_sample_grouped_resolved.json"
 
@@ -17,6 +16,6 @@ GROUPED_RESOLVED = "alertmanager_webhook_sample_grouped_resolved.json"
 def load_fixture(name: str) -> dict[str, Any]:
     path = FIXTURES / name
     if not path.is_file():
-        pytest.fail(f"fixture payload {path} is missing: shared/ must sit beside the clone")
+        pytest.fail(f"fixture payload {path} is missing")
     data: dict[str, Any] = json.loads(path.read_text())
     return data
