@@ -3,8 +3,6 @@ Functions flush, never commit; the caller owns the transaction."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +28,7 @@ from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
 from escalate.errors import Conflict, NotAuthenticated, NotFound
+from escalate.keys import digest, new_secret
 from escalate.pagination import Page, PageParams, paginate
 
 KEY_PREFIX = "esc_int_"
@@ -37,15 +36,10 @@ EXCERPT_BYTES = 2048
 REDACTED = "(redacted)"
 
 
-def _digest(key: str) -> str:
-    # Keys are 256 random bits: a fast hash is enough, and lookups need a deterministic one.
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def _new_key() -> tuple[str, str, str]:
     """(key, its prefix for lists, its digest)."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    return key, key[: len(KEY_PREFIX) + 6], _digest(key)
+    key = new_secret(KEY_PREFIX)
+    return key, key[: len(KEY_PREFIX) + 6], digest(key)
 
 
 # --- integrations ----------------------------------------------------------------------
@@ -112,7 +106,7 @@ def rotate_key(
 
 def authenticate_integration(session: Session, *, key: str) -> Integration:
     """Return the active integration with this key, or raise NotAuthenticated."""
-    integration = session.scalar(select(Integration).where(Integration.key_hash == _digest(key)))
+    integration = session.scalar(select(Integration).where(Integration.key_hash == digest(key)))
     if integration is None or not integration.is_active:
         raise NotAuthenticated("unknown or disabled integration key", field="key")
     return integration
@@ -341,7 +335,7 @@ def record_inbound_error(
 
 def integration_id_for_key(session: Session, *, key: str) -> int | None:
     """The id of the integration with this key, if any (to file an error under it)."""
-    return session.scalar(select(Integration.id).where(Integration.key_hash == _digest(key)))
+    return session.scalar(select(Integration.id).where(Integration.key_hash == digest(key)))
 
 
 def list_inbound_errors(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
@@ -18,6 +17,7 @@ from escalate.auth.schemas import UserCreate
 from escalate.clock import Clock
 from escalate.db import find
 from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from escalate.keys import digest, new_secret
 from escalate.pagination import MAX_LIMIT, Page, PageParams, paginate
 
 TOKEN_PREFIX = "esc_"
@@ -26,11 +26,6 @@ TOKEN_PREFIX = "esc_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 _hasher = PasswordHasher()
-
-
-def _digest(secret: str) -> str:
-    # Tokens are 256 random bits: a fast hash is enough, and lookups need a deterministic one.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def actor_for(user: User) -> Actor:
@@ -128,12 +123,12 @@ def create_token(
         authorize(actor, Permission.OWN_TOKENS)
     else:
         authorize(actor, Permission.USERS_MANAGE)
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret(TOKEN_PREFIX)
     token = ApiToken(
         user_id=user.id,
         name=name,
         prefix=secret[: len(TOKEN_PREFIX) + 6],
-        token_hash=_digest(secret),
+        token_hash=digest(secret),
         created_at=clock.now(),
     )
     session.add(token)
@@ -167,7 +162,7 @@ def revoke_token(session: Session, clock: Clock, *, actor: Actor, token_id: int)
 def authenticate_token(session: Session, *, secret: str) -> ApiToken:
     """Return the live token with this secret (its user active), or raise NotAuthenticated.
     Reads only; `note_token_use` records the use."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         raise NotAuthenticated("invalid or revoked API token")
     return token
@@ -190,11 +185,11 @@ def start_web_session(
     session: Session, clock: Clock, *, user: User, lifetime: timedelta
 ) -> tuple[WebSession, str]:
     """Open a web login; return it with the cookie value, which is not stored."""
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     now = clock.now()
     web_session = WebSession(
         user_id=user.id,
-        token_hash=_digest(secret),
+        token_hash=digest(secret),
         csrf_token=secrets.token_urlsafe(24),
         created_at=now,
         expires_at=now + lifetime,
@@ -206,7 +201,7 @@ def start_web_session(
 
 def resolve_web_session(session: Session, clock: Clock, *, secret: str) -> WebSession:
     """Return the live web login for a cookie value, or raise NotAuthenticated."""
-    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(secret)))
+    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == digest(secret)))
     if (
         web_session is None
         or web_session.expires_at <= clock.now()
@@ -218,7 +213,7 @@ def resolve_web_session(session: Session, clock: Clock, *, secret: str) -> WebSe
 
 def end_web_session(session: Session, *, secret: str) -> None:
     """Log out: forget the login behind this cookie value."""
-    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(secret)))
+    web_session = session.scalar(select(WebSession).where(WebSession.token_hash == digest(secret)))
     if web_session is not None:
         session.delete(web_session)
         session.flush()
