@@ -11,22 +11,15 @@ machine's two cores. Figures, never assertions."""
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import psycopg
-from sqlalchemy.engine import make_url
+from benchkit import DEFAULT_PG_URL, free_port, pct, postgres_database, serve
 
 from escalate import bootstrap, migrate
 from escalate.accounts import service as account_service
@@ -39,12 +32,6 @@ from escalate.demo import loader
 from escalate.settings import Settings
 
 EXTRA_ACCOUNTS = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def seed(url: str) -> str:
@@ -65,33 +52,6 @@ def seed(url: str) -> str:
         _, secret = auth_service.create_token(session, clock, actor=SYSTEM, user=admin, name="b")
     container.dispose()
     return secret
-
-
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ESCALATE_DATABASE_URL": url,
-        "ESCALATE_SECRET_KEY": secrets.token_urlsafe(32),
-        "ESCALATE_RUN_WORKER_IN_PROCESS": "false",
-        "ESCALATE_LOG_LEVEL": "warning",
-    }
-    escalate = Path(sys.executable).parent / "escalate"
-    proc = subprocess.Popen(
-        [str(escalate), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not become ready")
 
 
 def hammer(
@@ -123,14 +83,10 @@ def hammer(
     return len(flat) / elapsed, flat, sum(errors)
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
-
-
 def bench_engine(label: str, url: str, clients: int, seconds: float) -> None:
     token = seed(url)
     port = free_port()
-    proc = serve(url, port)
+    proc = serve(url, port, secrets.token_urlsafe(32))
     base = f"http://127.0.0.1:{port}/api/v1"
     headers = {"Authorization": f"Bearer {token}"}
     workloads: dict[str, Callable[[httpx.Client, int], httpx.Response]] = {
@@ -160,9 +116,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--pg",
-        default=os.environ.get(
-            "ESCALATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=DEFAULT_PG_URL,
     )
     args = parser.parse_args()
     print(f"{args.clients} client threads, {args.seconds:.0f} s per workload, one server process")
@@ -172,20 +126,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.clients, args.seconds)
-    admin = make_url(args.pg).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"escalate_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        print(f"(PostgreSQL at {args.pg} unreachable: skipped)")
-        return
-    try:
-        url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
-        bench_engine("PostgreSQL", url, args.clients, args.seconds)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(args.pg) as url:
+        if url is not None:
+            bench_engine("PostgreSQL", url, args.clients, args.seconds)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,7 @@ import os
 import random
 import secrets
 import signal
-import socket
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -40,22 +37,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import psycopg
+from benchkit import DEFAULT_PG_URL, ESCALATE, free_port, pct, postgres_database, serve
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from escalate import bootstrap, migrate
 from escalate.clock import SystemClock
 from escalate.settings import Settings
-
-ESCALATE = Path(sys.executable).parent / "escalate"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli(url: str, *args: str) -> str:
@@ -91,31 +78,22 @@ def seed(url: str) -> dict[str, str]:
     }
 
 
-def serve(url: str, port: int, secret_key: str, profile: Path | None) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ESCALATE_DATABASE_URL": url,
-        "ESCALATE_SECRET_KEY": secret_key,
-        "ESCALATE_RUN_WORKER_IN_PROCESS": "false",
-        "ESCALATE_LOG_LEVEL": "warning",
-    }
-    command = [str(ESCALATE), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if profile is not None:
-        # py-spy samples every thread (the ingest handlers may run in the thread pool).
-        command = ["py-spy", "record", "--subprocesses", "-r", "100", "-f", "raw"]
-        command += ["-o", str(profile), "--", str(ESCALATE), "serve", "--host", "127.0.0.1"]
-        command += ["--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not become ready")
+def profiler(profile: Path | None) -> list[str]:
+    """py-spy in front of the server, sampling every thread (handlers run in the pool)."""
+    if profile is None:
+        return []
+    return [
+        "py-spy",
+        "record",
+        "--subprocesses",
+        "-r",
+        "100",
+        "-f",
+        "raw",
+        "-o",
+        str(profile),
+        "--",
+    ]
 
 
 # --- the load ---------------------------------------------------------------------------
@@ -303,19 +281,13 @@ def stored(url: str, integration_name: str) -> tuple[int, int, int]:
         engine.dispose()
 
 
-def pct(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return float("nan")
-    return statistics.quantiles(values, n=100)[q - 1] * 1000
-
-
 def bench_engine(label: str, url: str, args: argparse.Namespace) -> None:
     keys_by_kind = seed(url)
     secret_key = secrets.token_urlsafe(32)
     ports = [free_port() for _ in range(args.servers)]
     profile = Path(args.profile) if args.profile else None
     procs = [
-        serve(url, port, secret_key, profile if i == 0 and profile else None)
+        serve(url, port, secret_key, wrapper=profiler(profile) if i == 0 else [])
         for i, port in enumerate(ports)
     ]
     workloads = {
@@ -358,9 +330,7 @@ def main() -> None:
     parser.add_argument("--profile", help="record the (first) server with py-spy to this file")
     parser.add_argument(
         "--pg",
-        default=os.environ.get(
-            "ESCALATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=DEFAULT_PG_URL,
     )
     args = parser.parse_args()
     print(
@@ -377,20 +347,9 @@ def main() -> None:
             bench_engine("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args)
     if args.engine == "sqlite":
         return
-    admin = make_url(args.pg).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"escalate_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        print(f"(PostgreSQL at {args.pg} unreachable: skipped)")
-        return
-    try:
-        url = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
-        bench_engine("PostgreSQL", url, args)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(args.pg) as url:
+        if url is not None:
+            bench_engine("PostgreSQL", url, args)
 
 
 if __name__ == "__main__":

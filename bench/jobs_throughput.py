@@ -101,7 +101,9 @@ def drain(url: str, workers: int) -> tuple[float, int]:
 
 
 def engines(pg_url: str, tmp: Path) -> list[tuple[str, str, str | None]]:
-    found = [("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}", None)]
+    found: list[tuple[str, str, str | None]] = [
+        ("SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}", None)
+    ]
     admin = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:

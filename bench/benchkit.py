@@ -1,0 +1,83 @@
+"""What the benches share: a loopback port, `escalate serve` as a subprocess, a throwaway
+PostgreSQL database, percentiles. Imported by the bench scripts beside it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+ESCALATE = Path(sys.executable).parent / "escalate"
+DEFAULT_PG_URL = os.environ.get(
+    "ESCALATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(
+    url: str, port: int, secret_key: str, *, wrapper: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """`escalate serve` on loopback (optionally under a wrapper such as a profiler), once
+    it answers /readyz."""
+    env = {
+        **os.environ,
+        "ESCALATE_DATABASE_URL": url,
+        "ESCALATE_SECRET_KEY": secret_key,
+        "ESCALATE_RUN_WORKER_IN_PROCESS": "false",
+        "ESCALATE_LOG_LEVEL": "warning",
+    }
+    command = [*wrapper, str(ESCALATE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not become ready")
+
+
+@contextmanager
+def postgres_database(pg_url: str) -> Iterator[str | None]:
+    """A fresh, empty PostgreSQL database for one bench run (None when the server is not
+    reachable), dropped afterwards."""
+    admin = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"escalate_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        print(f"(PostgreSQL at {pg_url} unreachable: skipped)")
+        yield None
+        return
+    try:
+        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pct(values: Sequence[float], q: int) -> float:
+    """The q-th percentile, in milliseconds, of durations in seconds."""
+    if len(values) < 2:
+        return float("nan")
+    return statistics.quantiles(values, n=100)[q - 1] * 1000
