@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -120,15 +119,16 @@ def change_health(
     state = FormState(
         values={"health": forms.text(form, "health"), "reason": forms.text(form, "reason")}
     )
-    try:
-        data = HealthChangeIn.model_validate(state.values)
-        account_service.change_health(
-            session, container.clock, actor=login.actor, account=account, data=data
-        )
-    except ValidationError as exc:
-        forms.from_validation_error(state, exc)
-    except (errors.ValidationFailed, errors.Conflict, errors.InvalidTransition) as exc:
-        forms.from_domain_error(state, exc)
+    forms.attempt(
+        state,
+        lambda: account_service.change_health(
+            session,
+            container.clock,
+            actor=login.actor,
+            account=account,
+            data=HealthChangeIn.model_validate(state.values),
+        ),
+    )
     if state.failed:
         session.rollback()
         account = _account(session, login, account_id)
@@ -157,13 +157,15 @@ def add_contact(
             ),
         }
     )
-    try:
-        data = ContactCreate.model_validate(state.values)
-        account_service.add_contact(session, actor=login.actor, account=account, data=data)
-    except ValidationError as exc:
-        forms.from_validation_error(state, exc)
-    except (errors.ValidationFailed, errors.Conflict) as exc:
-        forms.from_domain_error(state, exc)
+    forms.attempt(
+        state,
+        lambda: account_service.add_contact(
+            session,
+            actor=login.actor,
+            account=account,
+            data=ContactCreate.model_validate(state.values),
+        ),
+    )
     if state.failed:
         session.rollback()
         account = _account(session, login, account_id)

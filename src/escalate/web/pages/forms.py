@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,21 @@ def from_validation_error(state: FormState, exc: ValidationError) -> FormState:
         message = FRIENDLY.get(str(item.get("type")), item["message"])
         state.add(item["field"], sentence(message))
     state.status = 422
+    return state
+
+
+# Errors a person can fix by changing what they typed; anything else is a real failure.
+FIXABLE_ERRORS = (errors.ValidationFailed, errors.Conflict, errors.InvalidTransition)
+
+
+def attempt(state: FormState, action: Callable[[], object]) -> FormState:
+    """Run a form's action; an error the person can fix goes into the form, by its field."""
+    try:
+        action()
+    except ValidationError as exc:
+        from_validation_error(state, exc)
+    except FIXABLE_ERRORS as exc:
+        from_domain_error(state, exc)
     return state
 
 
