@@ -3,6 +3,7 @@ Functions flush, never commit; the caller owns the transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -126,21 +127,32 @@ class Outcome:
     applied: bool
 
 
+def ingest_events(
+    session: Session, clock: Clock, *, integration: Integration, events: Sequence[InboundEvent]
+) -> list[Outcome]:
+    """Store inbound events of any format (see mapping.InboundEvent), in order. Every
+    door (Alertmanager, Events v2, generic JSON, email) ends here."""
+    now = clock.now()
+    return [_apply(session, now, integration, event) for event in events]
+
+
 def ingest_alertmanager(
     session: Session, clock: Clock, *, integration: Integration, payload: AlertmanagerWebhook
 ) -> list[Outcome]:
     """Store an Alertmanager group: each alert triggered, repeated or resolved."""
-    return [
-        _apply(session, clock.now(), integration, event)
-        for event in mapping.from_alertmanager(payload)
-    ]
+    return ingest_events(
+        session, clock, integration=integration, events=mapping.from_alertmanager(payload)
+    )
 
 
 def ingest_event_v2(
     session: Session, clock: Clock, *, integration: Integration, event: EventV2
 ) -> Outcome:
     """Store a PagerDuty Events API v2 event; the outcome carries the dedup key."""
-    return _apply(session, clock.now(), integration, mapping.from_event_v2(event))
+    [outcome] = ingest_events(
+        session, clock, integration=integration, events=[mapping.from_event_v2(event)]
+    )
+    return outcome
 
 
 def _apply(
