@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalate.alerts import alarm as alert_alarm
 from escalate.auth import audit
 from escalate.auth import jobs as auth_jobs
 from escalate.clock import Clock, SystemClock
@@ -45,6 +46,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     )
     housekeeping.register(container.jobs)
     auth_jobs.register(container.jobs)
+    alert_alarm.register(container.jobs, settings)
     return container
 
 

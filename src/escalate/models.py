@@ -8,9 +8,17 @@ from escalate.accounts.models import (
     Service,
     ServiceUsage,
 )
-from escalate.alerts.models import Alert, AlertEvent, InboundError, Integration
+from escalate.alerts.models import (
+    Alert,
+    AlertEvent,
+    InboundError,
+    Integration,
+    RoutingRule,
+    Silence,
+)
 from escalate.auth.models import ApiToken, AuditEntry, User, WebSession
 from escalate.db import Base
+from escalate.incidents.models import Counter, Incident
 from escalate.jobs.models import Job
 from escalate.sla.models import CreditTier, SlaPolicy, SlaTarget
 
@@ -23,13 +31,17 @@ __all__ = [
     "Base",
     "Contact",
     "Contract",
+    "Counter",
     "CreditTier",
     "HealthChange",
     "InboundError",
+    "Incident",
     "Integration",
     "Job",
+    "RoutingRule",
     "Service",
     "ServiceUsage",
+    "Silence",
     "SlaPolicy",
     "SlaTarget",
     "User",

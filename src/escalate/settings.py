@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=300, ge=5, description="How long a claimed job is held.")
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL pool size per process.")
     log_level: str = "info"
+    smtp_host: str | None = Field(
+        default=None, description="Outgoing mail server; unset, no mail is sent (admin alarms)."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Outgoing mail server port.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade outgoing mail to TLS.")
+    smtp_username: str | None = Field(default=None, description="Outgoing mail login.")
+    smtp_password: str | None = Field(default=None, repr=False, description="Its password.")
+    mail_from: str = Field(default="escalate@localhost", description="From address of mail.")
 
     def effective_secret_key(self) -> str:
         return self.secret_key or _process_secret()

@@ -4,6 +4,7 @@ every kind of bad input refused with a 4xx, logged, and nothing half-written."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from escalate.alerts.models import Alert, AlertEvent, InboundError, IntegrationKind
 from escalate.auth.models import Role
 from escalate.bootstrap import Container
+from escalate.clock import FrozenClock
 
 URL = "/api/v1/ingest/alertmanager"
 
@@ -46,7 +48,7 @@ def test_a_firing_alert_is_stored_and_a_repeat_only_counts(
 
 
 def test_a_grouped_notification_resolves_one_and_opens_the_other(
-    client: TestClient, container: Container, make_integration
+    client: TestClient, container: Container, make_integration, clock: FrozenClock
 ) -> None:
     _, key = make_integration()
     client.post(f"{URL}/{key}", json=load_fixture(SAMPLE))
@@ -68,13 +70,32 @@ def test_a_grouped_notification_resolves_one_and_opens_the_other(
         "action": "resolve",
         "applied": False,
     }
-    # Firing again after the resolution opens a new alert.
+    # Firing again once the flapping window (10 minutes) has passed opens a new alert.
+    clock.advance(timedelta(minutes=11))
     client.post(f"{URL}/{key}", json=load_fixture(SAMPLE))
     assert [(a.dedup_key, a.status) for a in _alerts(container)] == [
         ("a4b42526d0022c6e", "resolved"),
         ("53370bc6028c6434", "triggered"),
         ("a4b42526d0022c6e", "triggered"),
     ]
+
+
+def test_firing_again_right_after_resolving_reopens_the_same_alert(
+    client: TestClient, container: Container, make_integration, clock: FrozenClock
+) -> None:
+    _, key = make_integration()
+    client.post(f"{URL}/{key}", json=load_fixture(SAMPLE))
+    client.post(f"{URL}/{key}", json=load_fixture(GROUPED_RESOLVED))
+    clock.advance(timedelta(minutes=9))
+    answer = client.post(f"{URL}/{key}", json=load_fixture(SAMPLE)).json()["alerts"]
+    flapped = next(a for a in answer if a["dedup_key"] == "a4b42526d0022c6e")
+    assert flapped["action"] == "reopen"
+    alerts = _alerts(container)
+    assert len(alerts) == 2
+    reopened = next(a for a in alerts if a.dedup_key == "a4b42526d0022c6e")
+    assert reopened.id == flapped["alert_id"]
+    assert (reopened.status, reopened.count, reopened.reopen_count) == ("triggered", 2, 1)
+    assert (reopened.open_key, reopened.resolved_at) == ("a4b42526d0022c6e", None)
 
 
 def test_the_key_may_come_as_a_bearer_token(

@@ -46,7 +46,8 @@ def test_trigger_repeat_acknowledge_resolve_make_one_alert(
     [alert] = listed["items"]
     assert (alert["status"], alert["count"], alert["severity"]) == ("resolved", 2, "critical")
     assert alert["acknowledged_at"] and alert["resolved_at"]
-    assert alert["incident_id"] is None and alert["routed"] is False
+    # No routing rule yet: it landed on the catch-all, opened an incident, and is unrouted.
+    assert alert["incident_id"] is not None and alert["routed"] is False
     detail = client.get(f"/api/v1/alerts/{alert['id']}", headers=admin_headers).json()
     assert [e["action"] for e in detail["events"]] == [
         "trigger",

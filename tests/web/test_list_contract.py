@@ -36,7 +36,10 @@ def test_no_get_endpoint_answers_a_bare_array(client: TestClient) -> None:
 
 
 def test_every_page_takes_limit_and_offset(client: TestClient, admin_headers, make_account) -> None:
-    account_id = make_account("Paged")
+    ids = {
+        "account_id": make_account("Paged"),
+        **_integration_with_an_incident(client, admin_headers),
+    }
     doc = client.get("/api/v1/openapi.json").json()
     pages = [
         (path, operation)
@@ -47,10 +50,24 @@ def test_every_page_takes_limit_and_offset(client: TestClient, admin_headers, ma
     for path, operation in pages:
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
         assert {"limit", "offset"} <= names, path
-        url = re.sub(r"\{account_id\}", str(account_id), path)
+        url = re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
         response = client.get(url, headers=admin_headers, params={"limit": 1, "offset": 0})
         assert response.status_code == 200, (path, response.text)
         body = response.json()
         assert set(body) >= {"items", "total"}
         assert len(body["items"]) <= 1
         assert isinstance(body["total"], int)
+
+
+def _integration_with_an_incident(client: TestClient, headers: dict[str, str]) -> dict[str, int]:
+    created = client.post(
+        "/api/v1/integrations", headers=headers, json={"name": "Paged", "kind": "events_v2"}
+    ).json()
+    event = {
+        "routing_key": created["key"],
+        "event_action": "trigger",
+        "payload": {"summary": "paged", "source": "test", "severity": "error"},
+    }
+    assert client.post("/v2/enqueue", json=event).status_code == 202
+    incident = client.get("/api/v1/incidents", headers=headers).json()["items"][0]
+    return {"integration_id": created["id"], "incident_id": incident["id"]}

@@ -296,6 +296,16 @@ def get_service_by_name(session: Session, *, name: str) -> Service | None:
     return session.scalar(select(Service).where(func.lower(Service.name) == name.lower()))
 
 
+def service_id_for(session: Session, key: str) -> int:
+    """The id of the service named `key`, or with id `key` when none has that name."""
+    found = get_service_by_name(session, name=key)
+    if found is None and key.strip().isdigit():
+        found = get_service(session, service_id=int(key))
+    if found is None:
+        raise NotFound(f"no service named {key!r}", field="service")
+    return found.id
+
+
 def create_service(session: Session, *, actor: Actor, data: ServiceCreate) -> Service:
     """Create a service the vendor runs."""
     authorize(actor, Permission.SERVICES_WRITE)

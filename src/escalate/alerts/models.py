@@ -4,11 +4,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, func
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from escalate.accounts.models import Service
 from escalate.db import Base, JSONType, UTCDateTime
+from escalate.incidents.models import Incident
 
 
 class IntegrationKind(StrEnum):
@@ -33,9 +34,24 @@ class Severity(StrEnum):
     INFO = "info"
 
 
+class MatchOp(StrEnum):
+    """Alertmanager's matcher operators. Regexes are anchored at both ends, as there."""
+
+    EQUAL = "="
+    NOT_EQUAL = "!="
+    REGEX = "=~"
+    NOT_REGEX = "!~"
+
+
+# Alert fields a matcher can name next to labels; Prometheus label names cannot contain a
+# dot, so these never collide with a label.
+EVENT_FIELDS = ("event.summary", "event.source", "event.severity", "event.dedup_key")
+
+
 class AlertAction(StrEnum):
     TRIGGER = "trigger"
     REPEAT = "repeat"
+    REOPEN = "reopen"
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
 
@@ -58,8 +74,79 @@ class Integration(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     key_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Grouping: an alert joins the open incident with its grouping key (its service, plus
+    # the values of these labels) if that incident saw an alert within the window.
+    grouping_labels: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    grouping_window_minutes: Mapped[int] = mapped_column(default=60)
+    # A trigger this soon after its key resolved re-opens that alert instead of a new one.
+    flap_window_minutes: Mapped[int] = mapped_column(default=10)
+    # Resolve the incident when the last of its alerts resolves.
+    auto_resolve_incidents: Mapped[bool] = mapped_column(default=True)
+    # Alert severity (critical/error/warning/info) to incident severity (SEV1-4).
+    severity_map: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
 
     default_service: Mapped[Service | None] = relationship()
+    routing_rules: Mapped[list[RoutingRule]] = relationship(
+        order_by="RoutingRule.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        back_populates="integration",
+    )
+
+
+class RoutingRule(Base):
+    """One step of an integration's ordered routing: if every matcher matches an alert, the
+    rule chooses its service, escalation policy and severity, and stops the walk unless
+    `continue_matching`. The catch-all is the last rule, always matches and cannot be
+    deleted (see alerts.routing)."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(200))
+    # [{"name": label or event.<field>, "op": "=|!=|=~|!~", "value": ...}], all must match.
+    matchers: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL"), index=True
+    )
+    escalation_policy: Mapped[str | None] = mapped_column(String(200))
+    severity_override: Mapped[str | None] = mapped_column(String(10))
+    continue_matching: Mapped[bool] = mapped_column(default=False)
+    is_catch_all: Mapped[bool] = mapped_column(default=False)
+
+    integration: Mapped[Integration] = relationship(back_populates="routing_rules")
+    service: Mapped[Service | None] = relationship()
+
+
+class SilenceKind(StrEnum):
+    SILENCE = "silence"
+    MAINTENANCE = "maintenance"
+
+
+class Silence(Base):
+    """A time window in which matching alerts are stored but marked suppressed and open no
+    incident. A maintenance window is the same thing, usually scoped to a service."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SilenceKind] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text)
+    matchers: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    # When set, only alerts routed to this service match.
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    service: Mapped[Service | None] = relationship()
+
+    __table_args__ = (Index("ix_silences_window", "ends_at", "starts_at"),)
 
 
 class Alert(Base):
@@ -81,8 +168,9 @@ class Alert(Base):
     summary: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(255))
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="SET NULL"))
-    # Incidents come with the grouping step; a plain id until their table exists.
-    incident_id: Mapped[int | None] = mapped_column(BigInteger)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
     labels: Mapped[dict[str, Any]] = mapped_column(JSONType)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
     links: Mapped[list[Any]] = mapped_column(JSONType)
@@ -92,11 +180,23 @@ class Alert(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False raises the unrouted-alert alarm; unrouted_reason says why.
     routed: Mapped[bool] = mapped_column(default=False)
+    unrouted_reason: Mapped[str | None] = mapped_column(Text)
+    routing_rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("routing_rules.id", ondelete="SET NULL")
+    )
+    escalation_policy: Mapped[str | None] = mapped_column(String(200))
     suppressed: Mapped[bool] = mapped_column(default=False)
+    silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id", ondelete="SET NULL"))
+    # Times it was re-opened by a trigger soon after resolving (flapping).
+    reopen_count: Mapped[int] = mapped_column(default=0)
 
     integration: Mapped[Integration] = relationship()
     service: Mapped[Service | None] = relationship()
+    incident: Mapped[Incident | None] = relationship()
+    routing_rule: Mapped[RoutingRule | None] = relationship()
+    silence: Mapped[Silence | None] = relationship()
     events: Mapped[list[AlertEvent]] = relationship(
         order_by="AlertEvent.id", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -108,6 +208,7 @@ class Alert(Base):
         Index("ix_alerts_status_last_seen", "status", "last_seen_at"),
         Index("ix_alerts_service_last_seen", "service_id", "last_seen_at"),
         Index("ix_alerts_last_seen", "last_seen_at"),
+        Index("ix_alerts_unrouted", "routed", "status"),
     )
 
 

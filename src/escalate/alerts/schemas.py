@@ -3,13 +3,31 @@ Pydantic, and the read shapes of integrations, alerts and inbound errors."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from escalate.alerts.models import AlertAction, AlertStatus, IntegrationKind, Severity
+from escalate.alerts.models import (
+    EVENT_FIELDS,
+    AlertAction,
+    AlertStatus,
+    IntegrationKind,
+    MatchOp,
+    Severity,
+    SilenceKind,
+)
 from escalate.ids import Id
+from escalate.incidents.models import IncidentSeverity
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 DedupKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
@@ -150,7 +168,12 @@ class AlertRead(BaseModel):
     service_id: int | None
     incident_id: int | None
     routed: bool
+    unrouted_reason: str | None
+    routing_rule_id: int | None
+    escalation_policy: str | None
     suppressed: bool
+    silence_id: int | None
+    reopen_count: int
     count: int
     labels: dict[str, Any]
     details: dict[str, Any]
@@ -177,3 +200,210 @@ class InboundErrorRead(BaseModel):
     reason: str
     body_excerpt: str | None
     remote_addr: str | None
+
+
+# --- routing rules, silences, the route tester --------------------------------------------
+
+LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class MatcherIn(BaseModel):
+    """One condition, as in Alertmanager: `name` is a label, or event.summary,
+    event.source, event.severity or event.dedup_key; regexes match the whole value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    op: MatchOp
+    value: Annotated[str, StringConstraints(max_length=1024)]
+
+    @field_validator("name")
+    @classmethod
+    def _a_label_or_an_event_field(cls, name: str) -> str:
+        if name in EVENT_FIELDS or LABEL_NAME.fullmatch(name):
+            return name
+        fields = ", ".join(EVENT_FIELDS)
+        raise ValueError(f"{name!r} is neither a label name ([A-Za-z_][A-Za-z0-9_]*) nor {fields}")
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> MatcherIn:
+        if self.op in (MatchOp.REGEX, MatchOp.NOT_REGEX):
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"value: not a valid regular expression: {exc}") from None
+        return self
+
+
+Matchers = Annotated[list[MatcherIn], Field(max_length=50)]
+
+
+class RoutingRuleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    matchers: Matchers = Field(min_length=1)
+    service_id: Id | None = None
+    escalation_policy: PolicyName | None = None
+    severity_override: IncidentSeverity | None = None
+    continue_matching: bool = False
+    position: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
+        default=None, description="Where to insert it (0 is first); last before the catch-all."
+    )
+
+
+class RoutingRuleUpdate(BaseModel):
+    """Fields to change. The catch-all takes only service, policy and severity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    matchers: Matchers | None = Field(default=None, min_length=1)
+    service_id: Id | None = None
+    escalation_policy: PolicyName | None = None
+    severity_override: IncidentSeverity | None = None
+    continue_matching: bool | None = None
+
+
+class RoutingOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rule_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] = Field(
+        description="Every rule of the integration but the catch-all, in the new order."
+    )
+
+
+class RoutingRuleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    integration_id: int
+    position: int
+    name: str
+    matchers: list[dict[str, str]]
+    service_id: int | None
+    escalation_policy: str | None
+    severity_override: IncidentSeverity | None
+    continue_matching: bool
+    is_catch_all: bool
+
+
+class IntegrationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    default_service_id: Id | None = None
+    is_active: bool | None = None
+    grouping_labels: Annotated[list[str], Field(max_length=20)] | None = None
+    grouping_window_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
+    flap_window_minutes: Annotated[int, Field(ge=0, le=1_440)] | None = None
+    auto_resolve_incidents: bool | None = None
+    severity_map: dict[Severity, IncidentSeverity] | None = None
+
+    @field_validator("grouping_labels")
+    @classmethod
+    def _label_names(cls, names: list[str] | None) -> list[str] | None:
+        for name in names or []:
+            if not (name in EVENT_FIELDS or LABEL_NAME.fullmatch(name)):
+                raise ValueError(f"{name!r} is not a label name")
+        return names
+
+
+class IntegrationDetail(IntegrationRead):
+    grouping_labels: list[str]
+    grouping_window_minutes: int
+    flap_window_minutes: int
+    auto_resolve_incidents: bool
+    severity_map: dict[str, str]
+
+
+class SilenceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SilenceKind = SilenceKind.SILENCE
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    matchers: Matchers = Field(default_factory=list)
+    service_id: Id | None = None
+    starts_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _covers_something_for_a_while(self) -> SilenceCreate:
+        if not self.matchers and self.service_id is None:
+            raise ValueError("matchers: give at least one matcher or a service_id")
+        if self.starts_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at: must be after starts_at")
+        return self
+
+
+class SilenceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: SilenceKind
+    comment: str
+    matchers: list[dict[str, str]]
+    service_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    created_by_id: int | None
+    created_at: datetime
+
+
+class SampleAlert(BaseModel):
+    """An alert as the route tester sees it, in Escalate's own terms."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: Short = "Test alert"
+    severity: Severity = Severity.ERROR
+    source: Short | None = None
+    dedup_key: DedupKey = "route-test"
+    labels: dict[Annotated[str, StringConstraints(max_length=200)], Short] = Field(
+        default_factory=dict, max_length=100
+    )
+
+
+class RouteTest(BaseModel):
+    """Which route would this alert take? Give `alert`, or `payload`: a body exactly as
+    the integration's tool would send it (its first alert is tested)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    integration: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
+        description="The integration's name or id."
+    )
+    alert: SampleAlert | None = None
+    payload: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_sample(self) -> RouteTest:
+        if (self.alert is None) == (self.payload is None):
+            raise ValueError("alert: give either alert or payload")
+        return self
+
+
+class NamedRef(BaseModel):
+    id: int
+    name: str
+
+
+class RouteTestResult(BaseModel):
+    integration: NamedRef
+    rule: NamedRef = Field(description="The first rule that matched (the catch-all if none).")
+    matched_rules: list[NamedRef]
+    catch_all: bool
+    service: NamedRef | None
+    escalation_policy: str | None
+    incident_severity: IncidentSeverity
+    routed: bool
+    unrouted_reason: str | None
+    suppressed_by: int | None = Field(description="The silence that would suppress it, if any.")
+    grouping_key: str
+    would_join_incident: int | None = Field(
+        description="The number of the open incident it would join, if any."
+    )
+    people: list[str] | None = Field(
+        description="Who would be paged right now; null until on-call schedules exist."
+    )

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
-from escalate.alerts import mapping
+from escalate.alerts import alarm, mapping, routing
 from escalate.alerts.mapping import InboundEvent
 from escalate.alerts.models import (
     Alert,
@@ -23,18 +23,22 @@ from escalate.alerts.models import (
     AlertStatus,
     InboundError,
     Integration,
+    RoutingRule,
+    Silence,
 )
 from escalate.alerts.schemas import AlertmanagerWebhook, EventV2, IntegrationCreate
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
 from escalate.errors import Conflict, NotAuthenticated, NotFound
+from escalate.incidents import service as incident_service
 from escalate.keys import digest, new_secret
 from escalate.pagination import Page, PageParams, paginate
 
 KEY_PREFIX = "esc_int_"
 EXCERPT_BYTES = 2048
 REDACTED = "(redacted)"
+CATCH_ALL_NAME = "Catch-all"
 
 
 def _new_key() -> tuple[str, str, str]:
@@ -86,8 +90,22 @@ def create_integration(
         default_service_id=data.default_service_id,
         created_at=clock.now(),
         is_active=True,
+        grouping_labels=[],
+        severity_map={},
     )
     session.add(integration)
+    session.flush()
+    session.add(
+        RoutingRule(
+            integration_id=integration.id,
+            position=0,
+            name=CATCH_ALL_NAME,
+            matchers=[],
+            service_id=data.default_service_id,
+            is_catch_all=True,
+            continue_matching=False,
+        )
+    )
     session.flush()
     return integration, key
 
@@ -132,8 +150,7 @@ def ingest_events(
 ) -> list[Outcome]:
     """Store inbound events of any format (see mapping.InboundEvent), in order. Every
     door (Alertmanager, Events v2, generic JSON, email) ends here."""
-    now = clock.now()
-    return [_apply(session, now, integration, event) for event in events]
+    return [_apply(session, clock, integration, event) for event in events]
 
 
 def ingest_alertmanager(
@@ -156,12 +173,11 @@ def ingest_event_v2(
 
 
 def _apply(
-    session: Session, now: datetime, integration: Integration, event: InboundEvent
+    session: Session, clock: Clock, integration: Integration, event: InboundEvent
 ) -> Outcome:
+    now = clock.now()
     if event.action == AlertAction.TRIGGER:
-        alert_id, created = _upsert_open_alert(session, now, integration, event)
-        action = AlertAction.TRIGGER if created else AlertAction.REPEAT
-        outcome = Outcome(event.dedup_key, alert_id, action, applied=True)
+        outcome = _trigger(session, clock, integration, event)
     elif event.action == AlertAction.ACKNOWLEDGE:
         outcome = _acknowledge(session, now, integration, event.dedup_key)
     else:
@@ -178,6 +194,22 @@ def _apply(
         )
     )
     return outcome
+
+
+def _trigger(
+    session: Session, clock: Clock, integration: Integration, event: InboundEvent
+) -> Outcome:
+    """A repeat of an open alert costs one statement; only a new alert is routed, checked
+    against silences and grouped."""
+    now = clock.now()
+    alert_id, created = _upsert_open_alert(session, now, integration, event)
+    if not created:
+        return Outcome(event.dedup_key, alert_id, AlertAction.REPEAT, applied=True)
+    reopened = _reopen_if_flapping(session, now, integration, event, new_alert_id=alert_id)
+    if reopened is not None:
+        return Outcome(event.dedup_key, reopened, AlertAction.REOPEN, applied=True)
+    _place(session, clock, integration, event, alert_id)
+    return Outcome(event.dedup_key, alert_id, AlertAction.TRIGGER, applied=True)
 
 
 def _upsert_open_alert(
@@ -203,10 +235,11 @@ def _upsert_open_alert(
         "last_seen_at": now,
         "routed": False,
         "suppressed": False,
+        "reopen_count": 0,
     }
     dialect = session.get_bind().dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Alert).values(**values)
-    # A repeat shows the latest content; status, first sight and its history stay.
+    # A repeat shows the latest content; status, first sight, route and history stay.
     latest = ("severity", "summary", "source", "labels", "details", "links", "payload")
     stmt = stmt.on_conflict_do_update(
         index_elements=["integration_id", "open_key"],
@@ -220,8 +253,108 @@ def _upsert_open_alert(
     return alert_id, count == 1
 
 
+def _reopen_if_flapping(
+    session: Session,
+    now: datetime,
+    integration: Integration,
+    event: InboundEvent,
+    *,
+    new_alert_id: int,
+) -> int | None:
+    """A trigger soon after its key resolved is the same problem flapping: re-open that
+    alert (and its incident) instead of keeping the new one. Returns the re-opened id."""
+    if integration.flap_window_minutes <= 0:
+        return None
+    previous = session.execute(
+        select(Alert.id, Alert.incident_id)
+        .where(
+            Alert.integration_id == integration.id,
+            Alert.dedup_key == event.dedup_key,
+            Alert.status == AlertStatus.RESOLVED,
+            Alert.resolved_at >= now - timedelta(minutes=integration.flap_window_minutes),
+        )
+        .order_by(Alert.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if previous is None:
+        return None
+    # The new row holds the open key; free it before the old alert takes it back.
+    session.execute(delete(Alert).where(Alert.id == new_alert_id))
+    session.execute(
+        update(Alert)
+        .where(Alert.id == previous.id)
+        .values(
+            open_key=event.dedup_key,
+            status=AlertStatus.TRIGGERED,
+            acknowledged_at=None,
+            resolved_at=None,
+            count=Alert.count + 1,
+            last_seen_at=now,
+            reopen_count=Alert.reopen_count + 1,
+            severity=event.severity,
+            summary=event.summary,
+            source=event.source,
+            labels=event.labels,
+            details=event.details,
+            links=event.links,
+            payload=event.payload,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if previous.incident_id is not None:
+        incident_service.alert_reopened(session, now, previous.incident_id)
+    return int(previous.id)
+
+
+def _place(
+    session: Session, clock: Clock, integration: Integration, event: InboundEvent, alert_id: int
+) -> None:
+    """Route a new alert, check it against silences, and group it into an incident; an
+    unrouted one raises the alarm."""
+    now = clock.now()
+    subject = routing.subject_of(event)
+    chosen = routing.route(rules_of(session, integration.id), subject)
+    silence = routing.covering_silence(active_silences(session, now), subject, chosen.service_id)
+    incident_id = None
+    if silence is None:
+        severity = routing.incident_severity(
+            event.severity, integration.severity_map or {}, chosen.severity_override
+        )
+        incident_id = incident_service.join_or_open(
+            session,
+            now,
+            incident_service.NewAlert(
+                title=event.summary or event.dedup_key,
+                severity=severity,
+                service_id=chosen.service_id,
+                escalation_policy=chosen.escalation_policy,
+                grouping_key=routing.grouping_key(
+                    chosen.service_id, integration.grouping_labels or [], subject
+                ),
+            ),
+            window=timedelta(minutes=integration.grouping_window_minutes),
+        )
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id)
+        .values(
+            service_id=chosen.service_id,
+            routing_rule_id=chosen.rule_id,
+            escalation_policy=chosen.escalation_policy,
+            routed=chosen.routed,
+            unrouted_reason=chosen.unrouted_reason,
+            suppressed=silence is not None,
+            silence_id=silence.id if silence is not None else None,
+            incident_id=incident_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not chosen.routed and silence is None:
+        alarm.raise_unrouted(session, clock, alert_id=alert_id)
+
+
 def _acknowledge(session: Session, now: datetime, integration: Integration, key: str) -> Outcome:
-    alert_id = session.scalar(
+    row = session.execute(
         update(Alert)
         .where(
             Alert.integration_id == integration.id,
@@ -229,25 +362,38 @@ def _acknowledge(session: Session, now: datetime, integration: Integration, key:
             Alert.status == AlertStatus.TRIGGERED,
         )
         .values(status=AlertStatus.ACKNOWLEDGED, acknowledged_at=now)
-        .returning(Alert.id)
+        .returning(Alert.id, Alert.incident_id)
         .execution_options(synchronize_session=False)
-    )
-    if alert_id is not None:
-        return Outcome(key, alert_id, AlertAction.ACKNOWLEDGE, applied=True)
-    return Outcome(key, _latest_alert_id(session, integration, key), AlertAction.ACKNOWLEDGE, False)
+    ).one_or_none()
+    if row is None:
+        alert_id = _latest_alert_id(session, integration, key)
+        return Outcome(key, alert_id, AlertAction.ACKNOWLEDGE, applied=False)
+    if row.incident_id is not None:
+        incident_service.alert_acknowledged(session, now, row.incident_id)
+    return Outcome(key, row.id, AlertAction.ACKNOWLEDGE, applied=True)
 
 
 def _resolve(session: Session, now: datetime, integration: Integration, key: str) -> Outcome:
-    alert_id = session.scalar(
+    row = session.execute(
         update(Alert)
         .where(Alert.integration_id == integration.id, Alert.open_key == key)
         .values(status=AlertStatus.RESOLVED, resolved_at=now, open_key=None)
-        .returning(Alert.id)
+        .returning(Alert.id, Alert.incident_id)
         .execution_options(synchronize_session=False)
-    )
-    if alert_id is not None:
-        return Outcome(key, alert_id, AlertAction.RESOLVE, applied=True)
-    return Outcome(key, _latest_alert_id(session, integration, key), AlertAction.RESOLVE, False)
+    ).one_or_none()
+    if row is None:
+        alert_id = _latest_alert_id(session, integration, key)
+        return Outcome(key, alert_id, AlertAction.RESOLVE, applied=False)
+    if row.incident_id is not None and integration.auto_resolve_incidents:
+        still_open = session.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.incident_id == row.incident_id, Alert.open_key.is_not(None))
+        )
+        incident_service.resolve_if_all_resolved(
+            session, now, row.incident_id, open_alerts=still_open or 0
+        )
+    return Outcome(key, row.id, AlertAction.RESOLVE, applied=True)
 
 
 def _latest_alert_id(session: Session, integration: Integration, key: str) -> int | None:
@@ -257,6 +403,28 @@ def _latest_alert_id(session: Session, integration: Integration, key: str) -> in
         .where(Alert.integration_id == integration.id, Alert.dedup_key == key)
         .order_by(Alert.id.desc())
         .limit(1)
+    )
+
+
+def rules_of(session: Session, integration_id: int) -> list[RoutingRule]:
+    """An integration's rules in order, the catch-all last."""
+    return list(
+        session.scalars(
+            select(RoutingRule)
+            .where(RoutingRule.integration_id == integration_id)
+            .order_by(RoutingRule.is_catch_all, RoutingRule.position, RoutingRule.id)
+        )
+    )
+
+
+def active_silences(session: Session, now: datetime) -> list[Silence]:
+    """Silences and maintenance windows whose window includes now."""
+    return list(
+        session.scalars(
+            select(Silence)
+            .where(Silence.starts_at <= now, Silence.ends_at > now)
+            .order_by(Silence.id)
+        )
     )
 
 
@@ -272,6 +440,9 @@ def list_alerts(
     status: AlertStatus | None = None,
     service: str | None = None,
     integration_id: int | None = None,
+    incident_id: int | None = None,
+    routed: bool | None = None,
+    suppressed: bool | None = None,
 ) -> Page[Alert]:
     """Alerts, most recently seen first; `service` is a service's name or id."""
     authorize(actor, Permission.READ)
@@ -281,19 +452,16 @@ def list_alerts(
     if status is not None:
         stmt = stmt.where(Alert.status == status)
     if service is not None:
-        stmt = stmt.where(Alert.service_id == _service_id(session, service))
+        stmt = stmt.where(Alert.service_id == account_service.service_id_for(session, service))
     if integration_id is not None:
         stmt = stmt.where(Alert.integration_id == integration_id)
+    if incident_id is not None:
+        stmt = stmt.where(Alert.incident_id == incident_id)
+    if routed is not None:
+        stmt = stmt.where(Alert.routed.is_(routed))
+    if suppressed is not None:
+        stmt = stmt.where(Alert.suppressed.is_(suppressed))
     return paginate(session, stmt, page)
-
-
-def _service_id(session: Session, key: str) -> int:
-    found = account_service.get_service_by_name(session, name=key)
-    if found is None and key.strip().isdigit():
-        found = account_service.get_service(session, service_id=int(key))
-    if found is None:
-        raise NotFound(f"no service named {key!r}", field="service")
-    return found.id
 
 
 def get_alert(session: Session, *, actor: Actor, alert_id: int) -> Alert:

@@ -2,11 +2,21 @@
 
 from fastapi import APIRouter
 
-from escalate.web.api import accounts, alerts, audit, ingest, jobs, services, sla, users
+from escalate.web.api import (
+    accounts,
+    alerts,
+    audit,
+    incidents,
+    ingest,
+    jobs,
+    services,
+    sla,
+    users,
+)
 
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for module in (accounts, services, sla, users, audit, jobs, alerts, ingest):
+    for module in (accounts, services, sla, users, audit, jobs, alerts, incidents, ingest):
         api.include_router(module.router)
     return api

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
+from escalate.alerts import rules as rule_service
 from escalate.alerts import service as alert_service
+from escalate.alerts import silences as silence_service
 from escalate.alerts.models import AlertStatus
 from escalate.alerts.schemas import (
     AlertDetail,
@@ -13,8 +15,19 @@ from escalate.alerts.schemas import (
     InboundErrorRead,
     IntegrationCreate,
     IntegrationCreated,
+    IntegrationDetail,
     IntegrationRead,
+    IntegrationUpdate,
+    RouteTest,
+    RouteTestResult,
+    RoutingOrder,
+    RoutingRuleCreate,
+    RoutingRuleRead,
+    RoutingRuleUpdate,
+    SilenceCreate,
+    SilenceRead,
 )
+from escalate.alerts.silences import SilenceState
 from escalate.web.deps import ActorDep, ContainerDep, PageDep, SessionDep
 
 router = APIRouter(tags=["alerts"])
@@ -32,6 +45,16 @@ class AlertPage(BaseModel):
 
 class InboundErrorPage(BaseModel):
     items: list[InboundErrorRead]
+    total: int
+
+
+class RoutingRulePage(BaseModel):
+    items: list[RoutingRuleRead]
+    total: int
+
+
+class SilencePage(BaseModel):
+    items: list[SilenceRead]
     total: int
 
 
@@ -68,6 +91,142 @@ def rotate_key(
     return IntegrationCreated.model_validate({**_fields(integration), "key": key})
 
 
+@router.get("/integrations/{integration_id}", response_model=IntegrationDetail)
+def get_integration(integration_id: int, session: SessionDep, actor: ActorDep) -> IntegrationDetail:
+    """One integration with its grouping settings (never its key)."""
+    return IntegrationDetail.model_validate(
+        alert_service.get_integration(session, actor=actor, integration_id=integration_id)
+    )
+
+
+@router.patch("/integrations/{integration_id}", response_model=IntegrationDetail)
+def update_integration(
+    integration_id: int, data: IntegrationUpdate, session: SessionDep, actor: ActorDep
+) -> IntegrationDetail:
+    """Rename, disable, or change the default service and the grouping settings."""
+    return IntegrationDetail.model_validate(
+        rule_service.update_integration(
+            session, actor=actor, integration_id=integration_id, data=data
+        )
+    )
+
+
+@router.get("/integrations/{integration_id}/routing-rules", response_model=RoutingRulePage)
+def list_routing_rules(
+    integration_id: int, session: SessionDep, actor: ActorDep, page: PageDep
+) -> RoutingRulePage:
+    """The integration's rules in the order they are tried; the catch-all is last."""
+    result = rule_service.list_rules(session, actor=actor, integration_id=integration_id, page=page)
+    return RoutingRulePage(
+        items=[RoutingRuleRead.model_validate(r) for r in result.items], total=result.total
+    )
+
+
+@router.post(
+    "/integrations/{integration_id}/routing-rules",
+    response_model=RoutingRuleRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_routing_rule(
+    integration_id: int, data: RoutingRuleCreate, session: SessionDep, actor: ActorDep
+) -> RoutingRuleRead:
+    """Add a rule at `position`, or last before the catch-all."""
+    return RoutingRuleRead.model_validate(
+        rule_service.create_rule(session, actor=actor, integration_id=integration_id, data=data)
+    )
+
+
+@router.put("/integrations/{integration_id}/routing-rules/order", response_model=RoutingRulePage)
+def reorder_routing_rules(
+    integration_id: int, data: RoutingOrder, session: SessionDep, actor: ActorDep
+) -> RoutingRulePage:
+    """Set the order of every rule but the catch-all."""
+    ordered = rule_service.reorder_rules(
+        session, actor=actor, integration_id=integration_id, data=data
+    )
+    return RoutingRulePage(
+        items=[RoutingRuleRead.model_validate(r) for r in ordered], total=len(ordered)
+    )
+
+
+@router.get("/routing-rules/{rule_id}", response_model=RoutingRuleRead)
+def get_routing_rule(rule_id: int, session: SessionDep, actor: ActorDep) -> RoutingRuleRead:
+    return RoutingRuleRead.model_validate(
+        rule_service.get_rule(session, actor=actor, rule_id=rule_id)
+    )
+
+
+@router.patch("/routing-rules/{rule_id}", response_model=RoutingRuleRead)
+def update_routing_rule(
+    rule_id: int, data: RoutingRuleUpdate, session: SessionDep, actor: ActorDep
+) -> RoutingRuleRead:
+    """Change a rule; the catch-all takes only service, policy and severity."""
+    return RoutingRuleRead.model_validate(
+        rule_service.update_rule(session, actor=actor, rule_id=rule_id, data=data)
+    )
+
+
+@router.delete("/routing-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_routing_rule(rule_id: int, session: SessionDep, actor: ActorDep) -> Response:
+    """Delete a rule; the catch-all answers 409."""
+    rule_service.delete_rule(session, actor=actor, rule_id=rule_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/routing/test", response_model=RouteTestResult)
+def test_route(
+    data: RouteTest, session: SessionDep, actor: ActorDep, container: ContainerDep
+) -> RouteTestResult:
+    """Where would this alert go right now? The same decision ingestion takes; nothing is
+    written."""
+    return rule_service.test_route(session, container.clock, actor=actor, data=data)
+
+
+@router.get("/silences", response_model=SilencePage)
+def list_silences(
+    session: SessionDep,
+    actor: ActorDep,
+    page: PageDep,
+    container: ContainerDep,
+    state: SilenceState | None = None,
+) -> SilencePage:
+    """Silences and maintenance windows; `state` is pending, active or expired."""
+    result = silence_service.list_silences(
+        session, container.clock, actor=actor, page=page, state=state
+    )
+    return SilencePage(
+        items=[SilenceRead.model_validate(x) for x in result.items], total=result.total
+    )
+
+
+@router.post("/silences", response_model=SilenceRead, status_code=status.HTTP_201_CREATED)
+def create_silence(
+    data: SilenceCreate, session: SessionDep, actor: ActorDep, container: ContainerDep
+) -> SilenceRead:
+    """Suppress matching alerts in a time window: they are stored, marked suppressed, and
+    open no incident."""
+    return SilenceRead.model_validate(
+        silence_service.create_silence(session, container.clock, actor=actor, data=data)
+    )
+
+
+@router.get("/silences/{silence_id}", response_model=SilenceRead)
+def get_silence(silence_id: int, session: SessionDep, actor: ActorDep) -> SilenceRead:
+    return SilenceRead.model_validate(
+        silence_service.get_silence(session, actor=actor, silence_id=silence_id)
+    )
+
+
+@router.post("/silences/{silence_id}/expire", response_model=SilenceRead)
+def expire_silence(
+    silence_id: int, session: SessionDep, actor: ActorDep, container: ContainerDep
+) -> SilenceRead:
+    """End a silence now; it stays listed as expired."""
+    return SilenceRead.model_validate(
+        silence_service.expire_silence(session, container.clock, actor=actor, silence_id=silence_id)
+    )
+
+
 def _fields(integration: object) -> dict[str, object]:
     return IntegrationRead.model_validate(integration).model_dump()
 
@@ -81,8 +240,12 @@ def list_alerts(
     status: AlertStatus | None = None,
     service: str | None = None,
     integration_id: int | None = None,
+    incident_id: int | None = None,
+    routed: bool | None = None,
+    suppressed: bool | None = None,
 ) -> AlertPage:
-    """Alerts, most recently seen first. `service` is a service's name or id."""
+    """Alerts, most recently seen first. `service` is a service's name or id;
+    `routed=false` lists the alerts that raised the unrouted alarm."""
     result = alert_service.list_alerts(
         session,
         actor=actor,
@@ -91,6 +254,9 @@ def list_alerts(
         status=status,
         service=service,
         integration_id=integration_id,
+        incident_id=incident_id,
+        routed=routed,
+        suppressed=suppressed,
     )
     return AlertPage(items=[AlertRead.model_validate(a) for a in result.items], total=result.total)
 

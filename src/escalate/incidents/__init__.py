@@ -1,0 +1,1 @@
+"""Incidents: the problems alerts are grouped into, and their lifecycle."""

@@ -1,0 +1,191 @@
+"""Incidents opened and moved by alerts, and read by people. Functions flush, never commit;
+the caller owns the transaction."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from escalate.accounts import service as account_service
+from escalate.auth.permissions import Actor, Permission, authorize
+from escalate.db import find
+from escalate.errors import NotFound
+from escalate.incidents.models import Counter, Incident, IncidentSeverity, IncidentStatus
+from escalate.pagination import Page, PageParams, paginate
+
+INCIDENT_COUNTER = "incident"
+OPEN = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
+
+
+def next_number(session: Session) -> int:
+    """The next incident number. The row lock of the UPDATE makes concurrent takers wait,
+    so numbers never repeat; a rolled-back transaction gives its number back."""
+    number = session.scalar(
+        update(Counter)
+        .where(Counter.name == INCIDENT_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    if number is None:  # a database made before the counter was seeded by migration 0004
+        session.add(Counter(name=INCIDENT_COUNTER, value=1))
+        session.flush()
+        return 1
+    return number
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """What an incident needs to know of an alert that joins or opens it."""
+
+    title: str
+    severity: IncidentSeverity
+    service_id: int | None
+    escalation_policy: str | None
+    grouping_key: str
+
+
+def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: timedelta) -> int:
+    """The id of the open incident with the alert's grouping key that saw an alert within
+    the window, now with this alert counted in; or of a new incident. A more severe alert
+    raises the incident's severity; a milder one never lowers it."""
+    _serialise_grouping(session, alert.grouping_key)
+    incident = find_open(session, now, grouping_key=alert.grouping_key, window=window)
+    if incident is None:
+        incident = Incident(
+            number=next_number(session),
+            title=alert.title[:1024] or "Untitled alert",
+            severity=alert.severity,
+            status=IncidentStatus.TRIGGERED,
+            service_id=alert.service_id,
+            grouping_key=alert.grouping_key,
+            escalation_policy=alert.escalation_policy,
+            opened_at=now,
+            last_alert_at=now,
+            alert_count=1,
+            reopen_count=0,
+        )
+        session.add(incident)
+        session.flush()
+        return incident.id
+    incident.alert_count += 1
+    incident.last_alert_at = now
+    if alert.severity.rank < IncidentSeverity(incident.severity).rank:
+        incident.severity = alert.severity
+    session.flush()
+    return incident.id
+
+
+def find_open(
+    session: Session, now: datetime, *, grouping_key: str, window: timedelta
+) -> Incident | None:
+    """The open incident an alert with this grouping key would join now, if any."""
+    return session.scalar(
+        select(Incident)
+        .where(
+            Incident.grouping_key == grouping_key,
+            Incident.status.in_(OPEN),
+            Incident.last_alert_at >= now - window,
+        )
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+
+
+def _serialise_grouping(session: Session, grouping_key: str) -> None:
+    """Two alerts of one group arriving together must not open two incidents. SQLite has
+    one writer already; PostgreSQL takes a transaction-scoped advisory lock on the key."""
+    if session.get_bind().dialect.name == "postgresql":
+        lock_id = zlib.crc32(grouping_key.encode()) + (1 << 40)
+        session.execute(select(func.pg_advisory_xact_lock(lock_id)))
+
+
+def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
+    """A flapping alert came back: its incident re-opens if it had resolved."""
+    session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status == IncidentStatus.RESOLVED)
+        .values(
+            status=IncidentStatus.TRIGGERED,
+            resolved_at=None,
+            acknowledged_at=None,
+            reopen_count=Incident.reopen_count + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # A re-opened alert counts as a new one for the grouping window.
+    session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id)
+        .values(last_alert_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def alert_acknowledged(session: Session, now: datetime, incident_id: int) -> None:
+    """An acknowledged alert acknowledges its triggered incident (as PagerDuty does)."""
+    session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status == IncidentStatus.TRIGGERED)
+        .values(status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def resolve_if_all_resolved(
+    session: Session, now: datetime, incident_id: int, *, open_alerts: int
+) -> bool:
+    """Resolve the incident when none of its alerts is open any more."""
+    if open_alerts:
+        return False
+    result = session.execute(
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status.in_(OPEN))
+        .values(status=IncidentStatus.RESOLVED, resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def list_incidents(
+    session: Session,
+    *,
+    actor: Actor,
+    page: PageParams,
+    status: IncidentStatus | None = None,
+    severity: IncidentSeverity | None = None,
+    service: str | None = None,
+) -> Page[Incident]:
+    """Incidents, newest first; `service` is a service's name or id."""
+    authorize(actor, Permission.READ)
+    stmt = select(Incident).options(selectinload(Incident.service))
+    stmt = stmt.order_by(Incident.opened_at.desc(), Incident.id.desc())
+    if status is not None:
+        stmt = stmt.where(Incident.status == status)
+    if severity is not None:
+        stmt = stmt.where(Incident.severity == severity)
+    if service is not None:
+        stmt = stmt.where(Incident.service_id == account_service.service_id_for(session, service))
+    return paginate(session, stmt, page)
+
+
+def get_incident(session: Session, *, actor: Actor, incident_id: int) -> Incident:
+    authorize(actor, Permission.READ)
+    incident = find(session, Incident, incident_id, options=[selectinload(Incident.service)])
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found", field="incident_id")
+    return incident
+
+
+def get_incident_by_number(session: Session, *, actor: Actor, number: int) -> Incident:
+    authorize(actor, Permission.READ)
+    incident = session.scalar(select(Incident).where(Incident.number == number))
+    if incident is None:
+        raise NotFound(f"incident #{number} not found", field="number")
+    return incident
