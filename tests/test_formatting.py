@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -120,3 +121,16 @@ def test_percent_reads_back_to_its_value(value: Decimal, places: int) -> None:
     number = text.removesuffix("%")
     assert Decimal(number) == value
     assert len(number.partition(".")[2]) >= places
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"), [("2h", 120), ("90m", 90), ("1h30m", 90), ("1d", 1440), (" 1H ", 60)]
+)
+def test_durations_read_as_amtool_writes_them(text: str, minutes: int) -> None:
+    assert formatting.parse_duration(text) == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize("text", ["", "2", "h", "2x", "0m", "1h-5m"])
+def test_what_is_not_a_duration_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        formatting.parse_duration(text)

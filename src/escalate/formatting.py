@@ -3,6 +3,8 @@ its currency, minutes as a contract states them, percentages. Pure functions of 
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from decimal import Decimal
 
 # ISO 4217 currencies whose minor unit is not the cent; every other currency has two places.
@@ -49,3 +51,21 @@ def percent(value: Decimal | int, *, places: int = 0) -> str:
     if len(text.partition(".")[2]) < places:
         text = f"{Decimal(value):.{places}f}"
     return f"{text}%"
+
+
+_DURATION_PART = re.compile(r"(\d+)\s*([dhms])")
+_DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """A span written as amtool and Alertmanager write them: 2h, 90m, 1h30m, 1d."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"{text!r} is not a duration such as 2h, 90m or 1h30m")
+    span = timedelta(0)
+    for number, unit in parts:
+        span += timedelta(**{_DURATION_UNITS[unit]: int(number)})
+    if span <= timedelta(0):
+        raise ValueError(f"{text!r} is not a positive duration")
+    return span

@@ -157,3 +157,30 @@ def test_the_grouping_key_is_the_service_plus_the_grouping_labels() -> None:
     subject = {"alertname": "DiskFull", "cluster": "eu-1"}
     assert routing.grouping_key(3, [], subject) == "service=3"
     assert routing.grouping_key(None, ["cluster"], subject) == "service=-|cluster=eu-1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('team=~"db|dba"', {"name": "team", "op": "=~", "value": "db|dba"}),
+        ("severity != info", {"name": "severity", "op": "!=", "value": "info"}),
+        ('event.summary!~".*test.*"', {"name": "event.summary", "op": "!~", "value": ".*test.*"}),
+        ('job=""', {"name": "job", "op": "=", "value": ""}),
+        ('msg="say \\"hi\\""', {"name": "msg", "op": "=", "value": 'say "hi"'}),
+    ],
+)
+def test_matchers_are_read_from_text_as_amtool_writes_them(
+    text: str, expected: dict[str, str]
+) -> None:
+    assert routing.parse_matcher_text(text) == expected
+
+
+def test_several_matchers_split_on_lines_and_commas_outside_quotes() -> None:
+    parsed = routing.parse_matcher_lines('team="db,dba", env=prod\n\nregion=~"eu-.*"')
+    assert [m["name"] for m in parsed] == ["team", "env", "region"]
+    assert parsed[0]["value"] == "db,dba"
+
+
+def test_text_that_is_not_a_matcher_is_refused() -> None:
+    with pytest.raises(routing.MatcherSyntaxError, match="not a matcher"):
+        routing.parse_matcher_text("team")

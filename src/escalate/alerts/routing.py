@@ -176,3 +176,56 @@ def grouping_key(service_id: int | None, labels: Sequence[str], subject: Mapping
     parts = [f"service={service_id if service_id is not None else '-'}"]
     parts += [f"{name}={subject.get(name, '')}" for name in labels]
     return "|".join(parts)[:512]
+
+
+# --- matchers as text ------------------------------------------------------------------------
+
+# `name op "value"` as Alertmanager and amtool write them; the value may be unquoted.
+_MATCHER_TEXT = re.compile(
+    r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_.]*)\s*(?P<op>=~|!~|!=|=)\s*(?P<value>.*?)\s*$"
+)
+
+
+class MatcherSyntaxError(ValueError):
+    pass
+
+
+def parse_matcher_text(text: str) -> dict[str, str]:
+    """One matcher from text such as `team=~"db|dba"` or `severity!=info`, as the dict the
+    API takes; the API's validation then checks the name and the regex."""
+    found = _MATCHER_TEXT.match(text)
+    if found is None:
+        raise MatcherSyntaxError(
+            f"{text.strip()!r} is not a matcher: write name=value, name!=value, "
+            'name=~"regex" or name!~"regex"'
+        )
+    value = found["value"]
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return {"name": found["name"], "op": found["op"], "value": value}
+
+
+def parse_matcher_lines(text: str) -> list[dict[str, str]]:
+    """Matchers, one per line or separated by commas outside quotes; blank lines skipped."""
+    return [parse_matcher_text(part) for part in _split_matchers(text) if part.strip()]
+
+
+def _split_matchers(text: str) -> list[str]:
+    parts, current, quoted, escaped = [], [], False, False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            current.append(char)
+            escaped = True
+        elif char == '"':
+            current.append(char)
+            quoted = not quoted
+        elif char in ",\n" and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts

@@ -37,10 +37,10 @@ def create_silence(session: Session, clock: Clock, *, actor: Actor, data: Silenc
     starts_at = data.starts_at or now
     if data.ends_at <= now:
         raise ValidationFailed(
-            "ends_at: is in the past; the silence would never act", field="ends_at"
+            "is in the past: the silence would never act", field="ends_at"
         )
     if data.ends_at <= starts_at:
-        raise ValidationFailed("ends_at: must be after starts_at", field="ends_at")
+        raise ValidationFailed("must be after starts_at", field="ends_at")
     if data.service_id is not None:
         account_service.get_service(session, service_id=data.service_id)
     silence = Silence(

@@ -12,6 +12,7 @@ from escalate.cli.accounts import account_app, contact_app, contract_app
 from escalate.cli.alerts import alert_app, integration_app
 from escalate.cli.db import db_app
 from escalate.cli.demo import demo_app
+from escalate.cli.routing import incident_app, routing_app, silence_app
 from escalate.cli.runtime import EXIT_CODES_HELP
 from escalate.cli.services import service_app
 from escalate.cli.sla import sla_app
@@ -56,3 +57,6 @@ app.add_typer(sla_app, name="sla")
 app.add_typer(demo_app, name="demo")
 app.add_typer(integration_app, name="integration")
 app.add_typer(alert_app, name="alert")
+app.add_typer(routing_app, name="routing")
+app.add_typer(silence_app, name="silence")
+app.add_typer(incident_app, name="incident")
