@@ -274,3 +274,39 @@ def test_shift_to_yesterday_puts_the_meeting_on_yesterday(now_naive: datetime) -
     yesterday = now.astimezone(data.NEW_YORK).date() - timedelta(days=1)
     for moment in (data.REVIEW_MEETING_START, data.REVIEW_MEETING_END):
         assert (moment + shift).astimezone(data.NEW_YORK).date() == yesterday
+
+
+def test_the_demo_monitoring_misroutes_the_database_alert_and_raises_the_alarm(
+    container: Container,
+) -> None:
+    from escalate.alerts import rules as rule_service
+    from escalate.alerts.models import Alert
+    from escalate.alerts.schemas import RouteTest, SampleAlert
+    from escalate.incidents.models import Incident
+
+    _load(container)
+    with container.session_factory() as session:
+        alerts = {a.labels["alertname"]: a for a in session.scalars(select(Alert))}
+        failover = alerts["PrimaryDatabaseFailoverFailed"]
+        assert failover.first_seen_at == datetime(2025, 10, 22, 13, 1, tzinfo=UTC)
+        assert (failover.status, failover.routed) == ("resolved", False)
+        assert "catch-all" in (failover.unrouted_reason or "")
+        incident = session.get(Incident, failover.incident_id)
+        assert incident is not None
+        assert (incident.number, incident.severity, incident.status) == (1, "SEV1", "resolved")
+        assert incident.resolved_at == datetime(2025, 10, 22, 19, 0, tzinfo=UTC)
+        # The misroute is still there: today's database alert is open and unrouted.
+        live = alerts["DatabaseReplicationLagHigh"]
+        assert (live.status, live.routed, live.suppressed) == ("triggered", False, False)
+        assert live.first_seen_at == container.clock.now()
+        # With the label the retired team used, the same alert would have been routed.
+        fixed = rule_service.test_route(
+            session,
+            container.clock,
+            actor=SYSTEM,
+            data=RouteTest(
+                integration=data.MONITORING_INTEGRATION,
+                alert=SampleAlert(labels={**failover.labels, "team": "dba"}),
+            ),
+        )
+        assert fixed.routed and fixed.rule.name == data.MISROUTED_RULE.name

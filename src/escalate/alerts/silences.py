@@ -36,9 +36,7 @@ def create_silence(session: Session, clock: Clock, *, actor: Actor, data: Silenc
     now = clock.now()
     starts_at = data.starts_at or now
     if data.ends_at <= now:
-        raise ValidationFailed(
-            "is in the past: the silence would never act", field="ends_at"
-        )
+        raise ValidationFailed("is in the past: the silence would never act", field="ends_at")
     if data.ends_at <= starts_at:
         raise ValidationFailed("must be after starts_at", field="ends_at")
     if data.service_id is not None:

@@ -49,7 +49,10 @@ from zoneinfo import ZoneInfo
 
 from escalate.accounts.models import Environment, Health, Tier
 from escalate.accounts.schemas import ContactCreate, ServiceCreate
+from escalate.alerts.models import MatchOp
+from escalate.alerts.schemas import MatcherIn, RoutingRuleCreate
 from escalate.auth.models import Role
+from escalate.incidents.models import IncidentSeverity
 from escalate.sla.models import Severity
 from escalate.sla.schemas import CreditTierIn, SlaPolicyCreate, SlaTargetIn
 
@@ -220,3 +223,62 @@ HEALTH_STEPS: tuple[HealthStep, ...] = (
         recorded_by=ALEX.email,
     ),
 )
+
+
+# --- monitoring (the misroute behind "alerts were not routed to on-call team") ----------
+
+MONITORING_INTEGRATION = "Prometheus (production)"
+# When the database team was reorganised its alerts got the label team="database"; the
+# routing rule still matches the retired team's label, so database alerts fall through to
+# the catch-all and page nobody.
+MISROUTED_RULE = RoutingRuleCreate(
+    name="Database alerts to the DBA team",
+    matchers=[MatcherIn(name="team", op=MatchOp.EQUAL, value="dba")],
+    escalation_policy="DBA on-call (retired team)",
+    severity_override=IncidentSeverity.SEV1,
+)
+API_RULE = RoutingRuleCreate(
+    name="API alerts to platform on-call",
+    matchers=[MatcherIn(name="team", op=MatchOp.EQUAL, value="platform")],
+    escalation_policy="Platform on-call",
+)
+
+
+@dataclass(frozen=True)
+class DemoAlert:
+    fingerprint: str
+    labels: dict[str, str]
+    summary: str
+    fired_at: datetime | None  # None: at the moment the demo is loaded
+    resolved_at: datetime | None
+
+
+FAILOVER_ALERT = DemoAlert(
+    fingerprint="9f1c2e7a4b5d6c01",
+    labels={
+        "alertname": "PrimaryDatabaseFailoverFailed",
+        "team": "database",
+        "severity": "critical",
+        "service": "production-api",
+        "instance": "db-primary-1",
+    },
+    summary="Primary database failover failed on db-primary-1",
+    fired_at=datetime(2025, 10, 22, 13, 1, tzinfo=UTC),
+    resolved_at=datetime(2025, 10, 22, 19, 0, tzinfo=UTC),
+)
+# The misroute is still in place when the demo opens: today's database alert lands on the
+# catch-all too, so the dashboard shows the unrouted alarm until someone fixes the rule.
+REPLICATION_ALERT = DemoAlert(
+    fingerprint="9f1c2e7a4b5d6c02",
+    labels={
+        "alertname": "DatabaseReplicationLagHigh",
+        "team": "database",
+        "severity": "warning",
+        "service": "production-api",
+        "instance": "db-replica-2",
+    },
+    summary="Replication lag above 30 s on db-replica-2",
+    fired_at=None,
+    resolved_at=None,
+)
+DEMO_ALERTS = (FAILOVER_ALERT, REPLICATION_ALERT)

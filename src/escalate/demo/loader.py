@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalate.accounts import service as account_service
@@ -21,6 +22,10 @@ from escalate.accounts.schemas import (
     HealthChangeIn,
     ServiceUsageIn,
 )
+from escalate.alerts import rules as rule_service
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import Alert, Integration, IntegrationKind
+from escalate.alerts.schemas import AlertmanagerWebhook, IntegrationCreate
 from escalate.auth import service as auth_service
 from escalate.auth.models import User
 from escalate.auth.permissions import SYSTEM
@@ -79,6 +84,9 @@ def load(session: Session, clock: Clock, *, shift: timedelta | None = None) -> D
     run.contract(account, policy)
     for step in data.HEALTH_STEPS:
         run.health(account, step, recorded_by=users[step.recorded_by])
+    integration = run.monitoring(service)
+    for alert in data.DEMO_ALERTS:
+        run.alert(integration, alert, now=clock.now())
     return DemoSummary(
         account_id=account.id,
         shift=shift,
@@ -239,3 +247,73 @@ class _Load:
                 account=account,
                 data=HealthChangeIn(health=step.health, reason=step.reason),
             )
+
+    def monitoring(self, service: Service) -> Integration:
+        """The Prometheus integration with the story's misrouted database rule. Its key is
+        not kept: rotate it on the integration's page to send alerts to it."""
+        integration = alert_service.get_integration_by_name(
+            self.session, name=data.MONITORING_INTEGRATION
+        )
+        self._tally("integrations", created=integration is None)
+        if integration is None:
+            integration, _key = alert_service.create_integration(
+                self.session,
+                self.clock_at(data.SETUP_AT),
+                actor=SYSTEM,
+                data=IntegrationCreate(
+                    name=data.MONITORING_INTEGRATION,
+                    kind=IntegrationKind.ALERTMANAGER,
+                    default_service_id=service.id,
+                ),
+            )
+        names = {rule.name for rule in alert_service.rules_of(self.session, integration.id)}
+        for rule in (data.MISROUTED_RULE, data.API_RULE):
+            self._tally("routing_rules", created=rule.name not in names)
+            if rule.name not in names:
+                rule_service.create_rule(
+                    self.session,
+                    actor=SYSTEM,
+                    integration_id=integration.id,
+                    data=rule.model_copy(update={"service_id": service.id}),
+                )
+        return integration
+
+    def alert(self, integration: Integration, alert: data.DemoAlert, *, now: datetime) -> None:
+        """Send the alert through the real ingest path, as Alertmanager would have."""
+        seen = self.session.scalar(
+            select(Alert.id).where(
+                Alert.integration_id == integration.id, Alert.dedup_key == alert.fingerprint
+            )
+        )
+        self._tally("alerts", created=seen is None)
+        if seen is not None:
+            return
+        fired_at = self.at(alert.fired_at) if alert.fired_at else now
+        self._send(integration, alert, "firing", fired_at)
+        if alert.resolved_at is not None:
+            self._send(integration, alert, "resolved", self.at(alert.resolved_at))
+
+    def _send(
+        self, integration: Integration, alert: data.DemoAlert, status: str, at: datetime
+    ) -> None:
+        body = {
+            "version": "4",
+            "status": status,
+            "receiver": "escalate",
+            "alerts": [
+                {
+                    "status": status,
+                    "labels": alert.labels,
+                    "annotations": {"summary": alert.summary},
+                    "startsAt": self.at(alert.fired_at or at).isoformat(),
+                    "endsAt": at.isoformat() if status == "resolved" else None,
+                    "fingerprint": alert.fingerprint,
+                }
+            ],
+        }
+        alert_service.ingest_alertmanager(
+            self.session,
+            FrozenClock(at),
+            integration=integration,
+            payload=AlertmanagerWebhook.model_validate(body),
+        )
