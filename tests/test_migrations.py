@@ -42,3 +42,25 @@ def test_downgrade_to_nothing_and_upgrade_again(container: Container) -> None:
         names = set(conn.exec_driver_sql(INDEX_NAMES[container.engine.dialect.name]).scalars())
     assert "uq_accounts_lower_name" in names
     assert _differences(container) == []
+
+
+def test_0004_gives_existing_integrations_their_catch_all(container: Container) -> None:
+    config = migrate.alembic_config(container.engine.url.render_as_string(hide_password=False))
+    command.downgrade(config, "0003")
+    with container.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO integrations (name, kind, key_hash, key_prefix, created_at, is_active)"
+            " VALUES ('Old', 'alertmanager', 'x', 'esc_int_x', '2025-01-01 00:00:00+00:00', true)"
+        )
+    migrate.upgrade(container.engine)
+    with container.engine.connect() as conn:
+        rules = conn.exec_driver_sql(
+            "SELECT r.name, r.is_catch_all, i.grouping_window_minutes, i.flap_window_minutes"
+            " FROM routing_rules r JOIN integrations i ON i.id = r.integration_id"
+        ).all()
+        number = conn.exec_driver_sql("SELECT value FROM counters WHERE name = 'incident'")
+        assert number.scalar_one() == 0
+        names = set(conn.exec_driver_sql(INDEX_NAMES[container.engine.dialect.name]).scalars())
+    assert [tuple(r) for r in rules] == [("Catch-all", True, 60, 10)]
+    # SQLite rebuilt the alerts table; the integrations' lower(name) index must survive.
+    assert "uq_integrations_lower_name" in names
