@@ -1,5 +1,6 @@
 """Inbound formats (Alertmanager webhook v4, PagerDuty Events API v2), validated once with
-Pydantic, and the read shapes of integrations, alerts and inbound errors."""
+Pydantic, the mappings of generic JSON and e-mail integrations, and the read shapes of
+integrations, alerts and inbound errors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -26,6 +30,8 @@ from escalate.alerts.models import (
     Severity,
     SilenceKind,
 )
+from escalate.alerts.paths import PathSyntaxError, compile_path
+from escalate.errors import ValidationFailed
 from escalate.ids import Id
 from escalate.incidents.models import IncidentSeverity
 
@@ -115,6 +121,208 @@ class EventV2(BaseModel):
         if self.event_action != "trigger" and self.dedup_key is None:
             raise ValueError(f"dedup_key: required when event_action is {self.event_action}")
         return self
+
+
+# --- the mapping of a generic JSON integration ------------------------------------------
+
+# An event's fields and where the default mapping looks for them, in order.
+DEFAULT_PATHS: dict[str, list[str]] = {
+    "title": ["title", "summary", "message"],
+    "severity": ["severity"],
+    "dedup_key": ["dedup_key"],
+    "status": ["status"],
+    "labels": ["labels"],
+    "source": ["source"],
+    "details": ["details"],
+}
+MAX_PATHS = 10
+MAX_MAP_ENTRIES = 200
+InboundAction = Literal["trigger", "acknowledge", "resolve"]
+Word = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+def _paths(field: str) -> Any:
+    return Field(
+        default_factory=lambda: list(DEFAULT_PATHS[field]),
+        description=f"Where the event's {field} is: a dotted path (`alert.name`, `tags.0`) or "
+        "a JSONPath (`$.alerts[0].labels`), or a list of them tried in order.",
+    )
+
+
+class GenericMapping(BaseModel):
+    """Where a generic JSON event keeps each of an alert's fields, and what its words mean.
+    The default reads {"title", "severity", "status", "dedup_key", "labels", "source",
+    "details"} at the top of each event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: list[str] = _paths("title")
+    severity: list[str] = _paths("severity")
+    dedup_key: list[str] = _paths("dedup_key")
+    status: list[str] = _paths("status")
+    labels: list[str] = _paths("labels")
+    source: list[str] = _paths("source")
+    details: list[str] = _paths("details")
+    severity_map: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="The source's severity words onto Escalate's; other words are read as "
+        "common severity words (crit, warn, p1, ...), else `error`.",
+    )
+    status_map: dict[str, InboundAction] = Field(
+        default_factory=dict,
+        description="The source's status words onto actions, on top of the usual ones "
+        "(ok, resolved, closed -> resolve; ack -> acknowledge); any other word triggers.",
+    )
+
+    @field_validator(*DEFAULT_PATHS, mode="before")
+    @classmethod
+    def _readable_paths(cls, value: Any, info: ValidationInfo) -> list[str]:
+        if value is None:
+            value = []
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise ValueError("expected a path or a list of paths")
+        if info.field_name == "title" and not value:
+            raise ValueError("at least one path is needed: every alert has a title")
+        if len(value) > MAX_PATHS:
+            raise ValueError(f"at most {MAX_PATHS} paths")
+        for index, path in enumerate(value):
+            try:
+                compile_path(path)
+            except PathSyntaxError as exc:
+                where = f"path {index + 1}: " if len(value) > 1 else ""
+                raise ValueError(f"{where}{exc}") from None
+        return value
+
+    @field_validator("severity_map", "status_map", mode="after")
+    @classmethod
+    def _words_any_case(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > MAX_MAP_ENTRIES:
+            raise ValueError(f"at most {MAX_MAP_ENTRIES} words")
+        words = {word.strip().lower(): meaning for word, meaning in value.items()}
+        if "" in words:
+            raise ValueError("a word cannot be empty")
+        if any(len(word) > 100 for word in words):
+            raise ValueError("a word is at most 100 characters")
+        return words
+
+
+# --- the rules of an e-mail integration ------------------------------------------------
+
+MAX_REGEX_LENGTH = 500
+
+
+class EmailRules(BaseModel):
+    """How a mail becomes an alert: which mails are the same alert, and which resolve it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dedup: Literal["subject", "message-id", "regex"] = Field(
+        default="subject",
+        description="subject: the subject without Re:/Fwd:, severity tags and resolve words; "
+        "message-id: the thread's first Message-ID (a reply is the same alert); regex: the "
+        "first group of `dedup_regex` on the subject (the subject rule when it does not match).",
+    )
+    dedup_regex: Annotated[str, StringConstraints(max_length=MAX_REGEX_LENGTH)] | None = None
+    resolve_words: list[Word] = Field(
+        default_factory=lambda: ["RESOLVED", "[OK]", "RECOVERY"],
+        max_length=50,
+        description="A subject holding one of these (any case, as a whole word) resolves.",
+    )
+    resolve_in_body: bool = Field(
+        default=False, description="Also look for the resolve words in the text body."
+    )
+    default_severity: Severity = Field(
+        default=Severity.ERROR,
+        description="When neither a [critical]-style subject tag nor X-Priority says.",
+    )
+
+    @model_validator(mode="after")
+    def _regex_with_a_group(self) -> EmailRules:
+        if self.dedup == "regex" and not self.dedup_regex:
+            raise ValueError("dedup_regex: required when dedup is regex")
+        if self.dedup_regex is not None:
+            try:
+                groups = re.compile(self.dedup_regex).groups
+            except re.error as exc:
+                raise ValueError(f"dedup_regex: not a valid regular expression ({exc})") from None
+            if groups < 1:
+                raise ValueError("dedup_regex: needs a group, whose match is the dedup key")
+        return self
+
+
+IntegrationMapping = GenericMapping | EmailRules
+MAPPING_MODELS: dict[IntegrationKind, type[GenericMapping] | type[EmailRules]] = {
+    IntegrationKind.GENERIC: GenericMapping,
+    IntegrationKind.EMAIL: EmailRules,
+}
+
+
+def validate_mapping(kind: IntegrationKind, data: Any) -> IntegrationMapping:
+    """The mapping of an integration of this kind, or ValidationFailed naming the field."""
+    model = MAPPING_MODELS.get(kind)
+    if model is None:
+        raise ValidationFailed(
+            f"{kind} integrations read a fixed format and have no mapping", field="kind"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(dict(error)) for error in exc.errors()]
+        detail = "; ".join(f"{field}: {message}" for field, message in problems)
+        raise ValidationFailed(detail, field=problems[0][0]) from None
+
+
+def _problem(error: dict[str, Any]) -> tuple[str, str]:
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if not field and ": " in message:
+        field, _, message = message.partition(": ")
+    return field or "mapping", message
+
+
+class MappingPreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sample: JsonValue = Field(description="A body as the source sends it: an object or a list.")
+    mapping: GenericMapping | None = Field(
+        default=None, description="A mapping to try instead of the integration's own."
+    )
+
+
+class PreviewProblem(BaseModel):
+    field: str
+    message: str
+
+
+class PreviewEvent(BaseModel):
+    """What one event of the sample becomes, or why it cannot."""
+
+    index: int
+    title: str | None = None
+    severity: Severity | None = None
+    dedup_key: str | None = None
+    action: InboundAction | None = None
+    source: str | None = None
+    labels: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
+    errors: list[PreviewProblem] = Field(default_factory=list)
+
+
+class MappingPreview(BaseModel):
+    mapping: GenericMapping
+    events: list[PreviewEvent]
+    errors: list[PreviewProblem] = Field(
+        description="Every problem; the body would be refused with 422 unless this is empty."
+    )
+
+
+class IntegrationMappingRead(BaseModel):
+    integration_id: int
+    kind: IntegrationKind
+    customized: bool = Field(description="False while the integration uses the default.")
+    mapping: GenericMapping | EmailRules
 
 
 # --- reads and writes -------------------------------------------------------------------
