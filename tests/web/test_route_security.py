@@ -25,6 +25,10 @@ PUBLIC = {
     # PagerDuty Events API v2: the credential is the routing_key in the body (the integration
     # key), and a missing or unknown one answers 400 in PagerDuty's shape, as PagerDuty does.
     ("POST", "/v2/enqueue"),
+    # The generic JSON webhook: the credential is the integration key (in the path or as a
+    # bearer token), never a staff token; without one it answers 401 (checked below).
+    ("POST", "/api/v1/ingest/generic/{key}"),
+    ("POST", "/api/v1/ingest/generic"),
 }
 PUBLIC_PREFIXES = ("/static/", "/status/")
 
@@ -87,6 +91,9 @@ def test_public_routes_answer_without_credential(client: TestClient) -> None:
     assert client.get("/readyz").status_code == 200
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/login").status_code == 200
+    for path in ("/api/v1/ingest/generic", "/api/v1/ingest/generic/not-a-key"):
+        refused = client.post(path, json={"title": "x"})
+        assert refused.status_code == 401 and refused.json()["field"] == "key", path
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER])

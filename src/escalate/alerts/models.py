@@ -84,6 +84,10 @@ class Integration(Base):
     auto_resolve_incidents: Mapped[bool] = mapped_column(default=True)
     # Alert severity (critical/error/warning/info) to incident severity (SEV1-4).
     severity_map: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    # Where a generic JSON event keeps each field (schemas.GenericMapping); NULL: the default.
+    generic_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # How a mail becomes an alert (schemas.EmailRules); NULL: the default.
+    email_rules: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     default_service: Mapped[Service | None] = relationship()
     routing_rules: Mapped[list[RoutingRule]] = relationship(

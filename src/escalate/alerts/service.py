@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
-from escalate.alerts import alarm, mapping, routing
+from escalate.alerts import alarm, generic, mapping, routing
 from escalate.alerts.mapping import InboundEvent
 from escalate.alerts.models import (
     Alert,
@@ -23,14 +23,26 @@ from escalate.alerts.models import (
     AlertStatus,
     InboundError,
     Integration,
+    IntegrationKind,
     RoutingRule,
     Silence,
 )
-from escalate.alerts.schemas import AlertmanagerWebhook, EventV2, IntegrationCreate
+from escalate.alerts.schemas import (
+    AlertmanagerWebhook,
+    EmailRules,
+    EventV2,
+    GenericMapping,
+    IntegrationCreate,
+    IntegrationMapping,
+    MappingPreview,
+    PreviewEvent,
+    PreviewProblem,
+    validate_mapping,
+)
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
-from escalate.errors import Conflict, NotAuthenticated, NotFound
+from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from escalate.incidents import service as incident_service
 from escalate.keys import digest, new_secret
 from escalate.pagination import Page, PageParams, paginate
@@ -121,6 +133,129 @@ def rotate_key(
     integration.key_rotated_at = clock.now()
     session.flush()
     return integration, key
+
+
+def find_integration(session: Session, *, actor: Actor, key: str) -> Integration:
+    """An integration by name, or by id when none has that name and the key is a number."""
+    authorize(actor, Permission.READ)
+    integration = get_integration_by_name(session, name=key)
+    if integration is not None:
+        return integration
+    if key.strip().isdigit():
+        return get_integration(session, actor=actor, integration_id=int(key))
+    raise NotFound(f"no integration named {key!r}", field="integration")
+
+
+# --- mappings (generic JSON) and rules (e-mail) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class MappingInUse:
+    """An integration's mapping as it applies now; `customized` is false for the default."""
+
+    integration: Integration
+    mapping: IntegrationMapping
+    customized: bool
+
+
+def get_mapping(session: Session, *, actor: Actor, integration_id: int) -> MappingInUse:
+    """The mapping a generic integration uses, or the rules of an e-mail one."""
+    integration = _with_mapping(
+        get_integration(session, actor=actor, integration_id=integration_id)
+    )
+    if integration.kind == IntegrationKind.GENERIC:
+        own = integration.generic_mapping
+        return MappingInUse(integration, generic_mapping_of(integration), own is not None)
+    own = integration.email_rules
+    return MappingInUse(integration, email_rules_of(integration), own is not None)
+
+
+def _with_mapping(integration: Integration) -> Integration:
+    if integration.kind not in (IntegrationKind.GENERIC, IntegrationKind.EMAIL):
+        raise ValidationFailed(
+            f"integration {integration.name!r} reads {integration.kind} events, a fixed "
+            "format with no mapping",
+            field="integration_id",
+        )
+    return integration
+
+
+def set_mapping(session: Session, *, actor: Actor, integration_id: int, data: Any) -> MappingInUse:
+    """Give a generic integration its mapping, or an e-mail integration its rules, checked
+    against the integration's kind (ValidationFailed names the field)."""
+    authorize(actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _with_mapping(
+        get_integration(session, actor=actor, integration_id=integration_id)
+    )
+    checked = validate_mapping(integration.kind, data)
+    stored = checked.model_dump(mode="json")
+    if isinstance(checked, GenericMapping):
+        integration.generic_mapping = stored
+    else:
+        integration.email_rules = stored
+    session.flush()
+    return MappingInUse(integration, checked, customized=True)
+
+
+def preview_mapping(
+    session: Session,
+    *,
+    actor: Actor,
+    integration_id: int,
+    sample: Any,
+    candidate: GenericMapping | None = None,
+) -> MappingPreview:
+    """What a sample body becomes under the integration's mapping (or a candidate one),
+    event by event, with every problem a real send would be refused for. Writes nothing."""
+    authorize(actor, Permission.INTEGRATIONS_MANAGE)
+    integration = get_integration(session, actor=actor, integration_id=integration_id)
+    if integration.kind != IntegrationKind.GENERIC:
+        raise ValidationFailed(
+            f"integration {integration.name!r} reads {integration.kind} events; only generic "
+            "integrations have a mapping to preview",
+            field="integration_id",
+        )
+    used = candidate or generic_mapping_of(integration)
+    mapped = generic.map_body(sample, used)
+    return MappingPreview(
+        mapping=used,
+        events=[_previewed(item) for item in mapped.events],
+        errors=[_preview_problem(p) for p in mapped.all_problems()],
+    )
+
+
+def _previewed(item: generic.MappedEvent) -> PreviewEvent:
+    event = item.event
+    if event is None:
+        return PreviewEvent(index=item.index, errors=[_preview_problem(p) for p in item.problems])
+    return PreviewEvent(
+        index=item.index,
+        title=event.summary,
+        severity=event.severity,
+        dedup_key=event.dedup_key,
+        action=event.action.value,
+        source=event.source,
+        labels=event.labels,
+        details=event.details,
+    )
+
+
+def _preview_problem(problem: generic.Problem) -> PreviewProblem:
+    return PreviewProblem(field=problem.field, message=problem.message)
+
+
+def generic_mapping_of(integration: Integration) -> GenericMapping:
+    """The mapping a generic integration uses: its own, or the default."""
+    if integration.generic_mapping is None:
+        return GenericMapping()
+    return GenericMapping.model_validate(integration.generic_mapping)
+
+
+def email_rules_of(integration: Integration) -> EmailRules:
+    """The rules an e-mail integration uses: its own, or the default."""
+    if integration.email_rules is None:
+        return EmailRules()
+    return EmailRules.model_validate(integration.email_rules)
 
 
 def authenticate_integration(session: Session, *, key: str) -> Integration:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response, status
+from pydantic import BaseModel, JsonValue
 
 from escalate.alerts import rules as rule_service
 from escalate.alerts import service as alert_service
@@ -16,8 +18,11 @@ from escalate.alerts.schemas import (
     IntegrationCreate,
     IntegrationCreated,
     IntegrationDetail,
+    IntegrationMappingRead,
     IntegrationRead,
     IntegrationUpdate,
+    MappingPreview,
+    MappingPreviewRequest,
     RouteTest,
     RouteTestResult,
     RoutingOrder,
@@ -229,6 +234,61 @@ def expire_silence(
 
 def _fields(integration: object) -> dict[str, object]:
     return IntegrationRead.model_validate(integration).model_dump()
+
+
+MappingBody = Annotated[
+    dict[str, JsonValue],
+    Body(
+        description="For a generic integration a GenericMapping (where each field is in the "
+        "body); for an e-mail integration its EmailRules (dedup rule, resolve words). Fields "
+        "left out take their defaults."
+    ),
+]
+
+
+@router.get("/integrations/{integration_id}/mapping", response_model=IntegrationMappingRead)
+def get_mapping(
+    integration_id: int, session: SessionDep, actor: ActorDep
+) -> IntegrationMappingRead:
+    """The mapping a generic integration uses (or the rules of an e-mail one), defaults
+    filled in."""
+    return _mapping_read(
+        alert_service.get_mapping(session, actor=actor, integration_id=integration_id)
+    )
+
+
+@router.put("/integrations/{integration_id}/mapping", response_model=IntegrationMappingRead)
+def set_mapping(
+    integration_id: int, data: MappingBody, session: SessionDep, actor: ActorDep
+) -> IntegrationMappingRead:
+    """Set how a generic integration reads its events (or how an e-mail one reads mail)."""
+    return _mapping_read(
+        alert_service.set_mapping(session, actor=actor, integration_id=integration_id, data=data)
+    )
+
+
+def _mapping_read(in_use: alert_service.MappingInUse) -> IntegrationMappingRead:
+    return IntegrationMappingRead(
+        integration_id=in_use.integration.id,
+        kind=in_use.integration.kind,
+        customized=in_use.customized,
+        mapping=in_use.mapping,
+    )
+
+
+@router.post("/integrations/{integration_id}/mapping/preview", response_model=MappingPreview)
+def preview_mapping(
+    integration_id: int, data: MappingPreviewRequest, session: SessionDep, actor: ActorDep
+) -> MappingPreview:
+    """What a sample body would become, event by event, under the integration's mapping or
+    a candidate one, with every problem a real send would be refused for. Writes nothing."""
+    return alert_service.preview_mapping(
+        session,
+        actor=actor,
+        integration_id=integration_id,
+        sample=data.sample,
+        candidate=data.mapping,
+    )
 
 
 @router.get("/alerts", response_model=AlertPage)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from escalate.alerts import generic
 from escalate.alerts import service as alert_service
 from escalate.alerts.models import Integration, IntegrationKind
 from escalate.alerts.schemas import AlertmanagerWebhook, EventV2
@@ -27,6 +28,7 @@ from escalate.web.status import validation_errors
 
 INGEST_MAX_BYTES = 512 * 1024
 ALERTMANAGER = "/api/v1/ingest/alertmanager"
+GENERIC = "/api/v1/ingest/generic"
 ENQUEUE = "/v2/enqueue"
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
@@ -173,16 +175,34 @@ def _alertmanager(
                 session, container.clock, integration=integration, payload=webhook
             )
     except Refusal as refusal:
-        _record(container, request, refusal, endpoint=ALERTMANAGER, body=body.data, key=key)
-        headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
-        return problem(
-            refusal.status,
-            refusal.title,
-            refusal.detail,
-            field=refusal.field,
-            errors_list=refusal.errors or None,
-            headers=headers,
-        )
+        return _refused(container, request, refusal, endpoint=ALERTMANAGER, body=body, key=key)
+    return _accepted(outcomes)
+
+
+def _refused(
+    container: Container,
+    request: Request,
+    refusal: Refusal,
+    *,
+    endpoint: str,
+    body: RawBody,
+    key: str,
+) -> JSONResponse:
+    """Log a refusal and answer it as problem JSON."""
+    _record(container, request, refusal, endpoint=endpoint, body=body.data, key=key)
+    headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+    return problem(
+        refusal.status,
+        refusal.title,
+        refusal.detail,
+        field=refusal.field,
+        errors_list=refusal.errors or None,
+        headers=headers,
+    )
+
+
+def _accepted(outcomes: list[alert_service.Outcome]) -> JSONResponse:
+    """202 with what each event did."""
     return JSONResponse(
         {
             "status": "success",
@@ -240,6 +260,71 @@ def _require_kind(integration: Integration, kind: IntegrationKind) -> None:
             field="key",
             integration_id=integration.id,
         )
+
+
+# --- generic JSON ----------------------------------------------------------------------
+
+_GENERIC_BODY = _body_doc(
+    "Any JSON object, or a list of them for several events. The integration's mapping says "
+    "where the title, severity, dedup key, status and labels are; by default it reads "
+    '{"title", "severity", "status", "dedup_key", "labels", "source", "details"}.'
+)
+
+
+@router.post("/generic/{key}", status_code=202, openapi_extra=_GENERIC_BODY)
+def generic_by_path(
+    key: str, request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
+) -> JSONResponse:
+    """Generic JSON webhook, the integration key in the path."""
+    staff = bearer.credentials.strip() if bearer else None
+    return _generic(container, request, body, key=key.strip(), staff_token=staff)
+
+
+@router.post("/generic", status_code=202, openapi_extra=_GENERIC_BODY)
+def generic_by_bearer(
+    request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
+) -> JSONResponse:
+    """Generic JSON webhook, the integration key sent as `Authorization: Bearer <key>`."""
+    key = bearer.credentials.strip() if bearer else ""
+    return _generic(container, request, body, key=key, staff_token=key)
+
+
+def _generic(
+    container: Container, request: Request, body: RawBody, *, key: str, staff_token: str | None
+) -> JSONResponse:
+    try:
+        if body.too_large:
+            raise _too_large()
+        with transaction(container.session_factory, clock=container.clock) as session:
+            integration = _authenticate(session, key=key, staff_token=staff_token)
+            _require_kind(integration, IntegrationKind.GENERIC)
+            try:
+                events = generic.events_from_body(
+                    generic.parse_body(body.data), alert_service.generic_mapping_of(integration)
+                )
+            except generic.MalformedBody as exc:
+                raise Refusal(
+                    400, "Malformed JSON", exc.detail, field="body", integration_id=integration.id
+                ) from None
+            except generic.UnmappableBody as exc:
+                errors = [
+                    {"field": p.field, "message": p.message, "type": "mapping"}
+                    for p in exc.problems
+                ]
+                raise Refusal(
+                    422,
+                    "Invalid input",
+                    exc.detail,
+                    field=exc.field,
+                    errors=errors,
+                    integration_id=integration.id,
+                ) from None
+            outcomes = alert_service.ingest_events(
+                session, container.clock, integration=integration, events=events
+            )
+    except Refusal as refusal:
+        return _refused(container, request, refusal, endpoint=GENERIC, body=body, key=key)
+    return _accepted(outcomes)
 
 
 # --- PagerDuty Events API v2 -----------------------------------------------------------
