@@ -270,7 +270,11 @@ def validate_mapping(kind: IntegrationKind, data: Any) -> IntegrationMapping:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(dict(error)) for error in exc.errors()]
-        detail = "; ".join(f"{field}: {message}" for field, message in problems)
+        detail = (
+            problems[0][1]
+            if len(problems) == 1
+            else "; ".join(f"{field}: {message}" for field, message in problems)
+        )
         raise ValidationFailed(detail, field=problems[0][0]) from None
 
 

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from escalate.accounts import service as account_service
 from escalate.alerts import service as alert_service
 from escalate.alerts.models import AlertStatus, IntegrationKind
-from escalate.alerts.schemas import AlertRead, IntegrationCreate, IntegrationRead
+from escalate.alerts.schemas import (
+    AlertRead,
+    GenericMapping,
+    IntegrationCreate,
+    IntegrationMappingRead,
+    IntegrationRead,
+    MappingPreview,
+    validate_mapping,
+)
 from escalate.auth.permissions import CLI_OPERATOR
 from escalate.cli import output
-from escalate.cli.runtime import handle_errors, note, open_container, unit_of_work
-from escalate.errors import NotFound
+from escalate.cli.runtime import ExitCode, fail, handle_errors, note, open_container, unit_of_work
+from escalate.errors import NotFound, ValidationFailed
 from escalate.pagination import MAX_LIMIT, PageParams
 
 integration_app = typer.Typer(
@@ -33,6 +43,22 @@ OffsetOption = Annotated[int, typer.Option(min=0, help="Rows to skip.")]
 IntegrationIdArgument = Annotated[
     int, typer.Argument(metavar="INTEGRATION_ID", help="The integration's id.")
 ]
+IntegrationArgument = Annotated[
+    str, typer.Argument(metavar="NAME_OR_ID", help="The integration's name or id.")
+]
+JsonFileOption = Annotated[
+    Path,
+    typer.Option("--file", exists=True, dir_okay=False, readable=True, help="A JSON file."),
+]
+# The domain's field names for the integration, shown as the argument that names it.
+INTEGRATION_FIELDS = {"integration": "NAME_OR_ID", "integration_id": "NAME_OR_ID"}
+
+mapping_app = typer.Typer(
+    help="How a generic integration reads its JSON (or an e-mail one its mail).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+integration_app.add_typer(mapping_app, name="mapping")
 
 
 @integration_app.command("create")
@@ -111,6 +137,125 @@ def rotate_key(integration_id: IntegrationIdArgument) -> None:
         name = integration.name
     typer.echo(key)
     note(f"New key for {name!r}; the old key no longer works, and this one is not shown again.")
+
+
+def _read_json(path: Path, option: str) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except ValueError as exc:
+        raise ValidationFailed(f"{path} is not valid JSON: {exc}", field=option) from None
+
+
+def _mapping_read(in_use: alert_service.MappingInUse) -> IntegrationMappingRead:
+    return IntegrationMappingRead(
+        integration_id=in_use.integration.id,
+        kind=in_use.integration.kind,
+        customized=in_use.customized,
+        mapping=in_use.mapping,
+    )
+
+
+@mapping_app.command("show")
+@handle_errors(options=INTEGRATION_FIELDS)
+def show_mapping(integration: IntegrationArgument) -> None:
+    """Print the mapping an integration uses now, defaults filled in, as JSON."""
+    with open_container() as container, unit_of_work(container) as session:
+        found = alert_service.find_integration(session, actor=CLI_OPERATOR, key=integration)
+        read = _mapping_read(
+            alert_service.get_mapping(session, actor=CLI_OPERATOR, integration_id=found.id)
+        )
+    output.emit_json(read)
+
+
+@mapping_app.command("set")
+@handle_errors(options={**INTEGRATION_FIELDS, "mapping": "--file"})
+def set_mapping(file: JsonFileOption, integration: IntegrationArgument) -> None:
+    """Set a generic integration's mapping (or an e-mail integration's rules) from a JSON
+    file, and print it as it now applies."""
+    data = _read_json(file, "--file")
+    with open_container() as container, unit_of_work(container) as session:
+        found = alert_service.find_integration(session, actor=CLI_OPERATOR, key=integration)
+        read = _mapping_read(
+            alert_service.set_mapping(
+                session, actor=CLI_OPERATOR, integration_id=found.id, data=data
+            )
+        )
+    output.emit_json(read)
+    note(f"Mapping of {found.name!r} set; events from now on are read with it.")
+
+
+@mapping_app.command("preview")
+@handle_errors(options=INTEGRATION_FIELDS)
+def preview_mapping(
+    file: JsonFileOption,
+    integration: IntegrationArgument,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A mapping file to try instead of the integration's own.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what a sample body becomes, event by event, writing nothing. Exits 1 when the
+    body would be refused."""
+    sample = _read_json(file, "--file")
+    candidate = None
+    if mapping is not None:
+        try:
+            checked = validate_mapping(IntegrationKind.GENERIC, _read_json(mapping, "--mapping"))
+        except ValidationFailed as exc:
+            fail(exc.detail, field=f"--mapping {exc.field}")
+        assert isinstance(checked, GenericMapping)
+        candidate = checked
+    with open_container() as container, unit_of_work(container) as session:
+        found = alert_service.find_integration(session, actor=CLI_OPERATOR, key=integration)
+        preview = alert_service.preview_mapping(
+            session,
+            actor=CLI_OPERATOR,
+            integration_id=found.id,
+            sample=sample,
+            candidate=candidate,
+        )
+    if as_json:
+        output.emit_json(preview)
+    else:
+        _show_preview(preview)
+    if preview.errors:
+        raise typer.Exit(int(ExitCode.INVALID))
+
+
+def _show_preview(preview: MappingPreview) -> None:
+    output.show(
+        output.table(
+            "Events",
+            ["#", "action", "severity", "title", "dedup key", "labels"],
+            (
+                [
+                    e.index,
+                    e.action,
+                    e.severity.value if e.severity else None,
+                    e.title,
+                    e.dedup_key,
+                    ", ".join(f"{k}={v}" for k, v in (e.labels or {}).items()) or None,
+                ]
+                for e in preview.events
+                if not e.errors
+            ),
+        )
+    )
+    if preview.errors:
+        output.show(
+            output.table(
+                "Would be refused (422)",
+                ["field", "problem"],
+                ([p.field, p.message] for p in preview.errors),
+            )
+        )
 
 
 @alert_app.command("list")
