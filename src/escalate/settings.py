@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="Outgoing mail login.")
     smtp_password: str | None = Field(default=None, repr=False, description="Its password.")
     mail_from: str = Field(default="escalate@localhost", description="From address of mail.")
+    smtp_inbound_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`escalate serve` also receives alert mail on this port; unset: it does not.",
+    )
+    smtp_inbound_host: str = Field(
+        default="127.0.0.1", description="Interface the alert mail listener binds."
+    )
+    smtp_inbound_domain: str = Field(
+        default="",
+        description="Take mail for <integration-key>@this domain only; empty takes any domain.",
+    )
 
     def effective_secret_key(self) -> str:
         return self.secret_key or _process_secret()

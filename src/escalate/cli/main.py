@@ -46,6 +46,7 @@ def main(
 
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
+app.command("smtp-inbound")(server.smtp_inbound_command)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")

@@ -1,4 +1,5 @@
-"""`escalate serve` and `escalate worker`: the long-running processes."""
+"""`escalate serve`, `escalate worker` and `escalate smtp-inbound`: the long-running
+processes."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from escalate import bootstrap
 from escalate.auth import service as auth_service
 from escalate.bootstrap import Container
 from escalate.cli import output
-from escalate.cli.runtime import handle_errors, note, open_container
+from escalate.cli.runtime import fail, handle_errors, note, open_container
 from escalate.db import read_only_session
 from escalate.demo import data as demo_data
+from escalate.smtp import inbound as smtp_inbound
 from escalate.web.app import create_app
+
+DEFAULT_SMTP_PORT = 2525
 
 
 def public_host(host: str) -> str:
@@ -77,7 +81,85 @@ def serve(
         app = create_app(container, background=background)
         if show_demo_hint:
             output.show(demo_hint(container, f"http://{public_host(host)}:{port}"))
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+        with _mail_listener(container):
+            uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+
+
+@contextmanager
+def _mail_listener(container: Container) -> Iterator[None]:
+    """The alert mail listener alongside the web app, when ESCALATE_SMTP_INBOUND_PORT is set."""
+    settings = container.settings
+    if settings.smtp_inbound_port is None:
+        yield
+        return
+    listener = _start_mail_listener(
+        container,
+        host=settings.smtp_inbound_host,
+        port=settings.smtp_inbound_port,
+        domain=settings.smtp_inbound_domain,
+    )
+    try:
+        yield
+    finally:
+        listener.stop()
+
+
+def _start_mail_listener(
+    container: Container, *, host: str, port: int, domain: str
+) -> smtp_inbound.InboundMailServer:
+    listener = smtp_inbound.build_server(container, host=host, port=port, domain=domain)
+    try:
+        listener.start()
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--port")
+    taken = listener.domain
+    where = f"<integration-key>@{taken}" if taken else "<integration-key>@any domain"
+    note(f"Receiving alert mail for {where} on {public_host(host)}:{port}.")
+    return listener
+
+
+@handle_errors()
+def smtp_inbound_command(
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on [default: ESCALATE_SMTP_INBOUND_HOST]."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help=f"Port [default: ESCALATE_SMTP_INBOUND_PORT, else {DEFAULT_SMTP_PORT}].",
+        ),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            help="Take mail for <key>@DOMAIN only [default: ESCALATE_SMTP_INBOUND_DOMAIN; "
+            "empty takes any domain]."
+        ),
+    ] = None,
+) -> None:
+    """Receive alerts by e-mail until Ctrl-C or SIGTERM.
+
+    Mail to <integration-key>@DOMAIN (an integration of kind email) becomes an alert; the
+    alert is stored before the mail is accepted. Unknown keys are refused at RCPT TO."""
+    with open_container(schema="require") as container:
+        settings = container.settings
+        listener = _start_mail_listener(
+            container,
+            host=host if host is not None else settings.smtp_inbound_host,
+            port=port or settings.smtp_inbound_port or DEFAULT_SMTP_PORT,
+            domain=domain if domain is not None else settings.smtp_inbound_domain,
+        )
+        stop = threading.Event()
+        try:
+            with _stop_on_signals(stop, lambda: None, doing=None):
+                while not stop.wait(1.0):
+                    pass
+        finally:
+            listener.stop()
+        note("Alert mail listener stopped.")
 
 
 @handle_errors()
@@ -106,21 +188,24 @@ def worker(
             output.show(f"Worker {job_worker.worker_id} ran {done} due job(s).")
             return
         stop = threading.Event()
-        with _stop_on_signals(stop, job_worker.wake):
+        with _stop_on_signals(stop, job_worker.wake, doing="the current job"):
             note(f"Worker {job_worker.worker_id} running; Ctrl-C or SIGTERM stops it.")
             job_worker.run_forever(stop)
         note(f"Worker {job_worker.worker_id} stopped.")
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event, wake: Callable[[], None]) -> Iterator[None]:
-    """SIGINT/SIGTERM set `stop` (the worker finishes the job at hand); a second one forces.
+def _stop_on_signals(
+    stop: threading.Event, wake: Callable[[], None], *, doing: str | None
+) -> Iterator[None]:
+    """SIGINT/SIGTERM set `stop` (the process finishes `doing`, if anything); a second one
+    forces.
 
     The event is ours, made before the handlers are installed, so a signal that arrives
     while the worker is still starting is not lost."""
 
     def graceful(signum: int, _frame: FrameType | None) -> None:
-        note(f"{signal.Signals(signum).name}: stopping after the current job")
+        note(f"{signal.Signals(signum).name}: stopping" + (f" after {doing}" if doing else ""))
         stop.set()
         wake()
         for sig in (signal.SIGINT, signal.SIGTERM):

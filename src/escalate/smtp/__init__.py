@@ -1,0 +1,1 @@
+"""SMTP adapters: alert mail in (inbound.py)."""
