@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from escalate.alerts.models import Alert, AlertEvent, InboundError, Integration, IntegrationKind
@@ -415,3 +417,44 @@ def test_nul_and_odd_text_are_stored_on_both_engines(
     [alert] = _alerts(container)
     assert alert.summary == "naïve  ✓"
     assert alert.labels == {"k": ""}
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=15,
+)
+event_like = st.fixed_dictionaries(
+    {},
+    optional={
+        name: json_values | st.text(max_size=40)
+        for name in ("title", "severity", "status", "dedup_key", "labels", "source", "details")
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=event_like | st.lists(event_like, max_size=3) | json_values)
+def test_arbitrary_bodies_are_202_or_a_named_4xx_never_a_server_error(
+    client: TestClient, container: Container, make_integration, body: Any
+) -> None:
+    _, key = make_integration(IntegrationKind.GENERIC)
+    before = _count(container, Alert)
+    # As bytes: httpx sends no body at all for json=None.
+    response = client.post(
+        f"{URL}/{key}", content=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code in (202, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["field"] and response.json()["detail"]
+        assert _count(container, Alert) == before
+    else:
+        assert all(a["alert_id"] for a in response.json()["alerts"] if a["action"] != "resolve")
