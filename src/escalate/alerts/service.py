@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -14,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
-from escalate.alerts import alarm, generic, mapping, routing
+from escalate.alerts import alarm, generic, mail, mapping, routing
 from escalate.alerts.mapping import InboundEvent
 from escalate.alerts.models import (
     Alert,
@@ -304,6 +305,32 @@ def ingest_event_v2(
     [outcome] = ingest_events(
         session, clock, integration=integration, events=[mapping.from_event_v2(event)]
     )
+    return outcome
+
+
+def ingest_generic(
+    session: Session, clock: Clock, *, integration: Integration, document: Any
+) -> list[Outcome]:
+    """Store the events of a generic JSON body, read by the integration's mapping; a body
+    with any problem stores nothing (generic.UnmappableBody names every problem)."""
+    events = generic.events_from_body(document, generic_mapping_of(integration))
+    return ingest_events(session, clock, integration=integration, events=events)
+
+
+def ingest_mail(
+    session: Session,
+    clock: Clock,
+    *,
+    integration: Integration,
+    message: EmailMessage,
+    envelope_from: str | None,
+) -> Outcome:
+    """Store a mail as an alert event by the integration's rules (mail.UnreadableMessage
+    when its headers cannot be read)."""
+    event = mail.event_from_message(
+        message, email_rules_of(integration), envelope_from=envelope_from
+    )
+    [outcome] = ingest_events(session, clock, integration=integration, events=[event])
     return outcome
 
 

@@ -147,17 +147,17 @@ class InboundMailHandler:
         outcomes: list[alert_service.Outcome] = []
         for integration in integrations:
             try:
-                event = mail.event_from_message(
-                    mail.parse_message(raw),
-                    alert_service.email_rules_of(integration),
+                outcome = alert_service.ingest_mail(
+                    session,
+                    self.container.clock,
+                    integration=integration,
+                    message=mail.parse_message(raw),
                     envelope_from=mail_from,
                 )
             except mail.UnreadableMessage as exc:
                 refusal = Refusal(f"550 5.6.0 {exc.detail}", exc.detail, integration.id)
                 raise _Refused(refusal) from None
-            outcomes += alert_service.ingest_events(
-                session, self.container.clock, integration=integration, events=[event]
-            )
+            outcomes.append(outcome)
         return outcomes
 
     def note_too_large(self, envelope: Envelope | None, peer: str | None) -> None:

@@ -299,8 +299,11 @@ def _generic(
             integration = _authenticate(session, key=key, staff_token=staff_token)
             _require_kind(integration, IntegrationKind.GENERIC)
             try:
-                events = generic.events_from_body(
-                    generic.parse_body(body.data), alert_service.generic_mapping_of(integration)
+                outcomes = alert_service.ingest_generic(
+                    session,
+                    container.clock,
+                    integration=integration,
+                    document=generic.parse_body(body.data),
                 )
             except generic.MalformedBody as exc:
                 raise Refusal(
@@ -319,9 +322,6 @@ def _generic(
                     errors=errors,
                     integration_id=integration.id,
                 ) from None
-            outcomes = alert_service.ingest_events(
-                session, container.clock, integration=integration, events=events
-            )
     except Refusal as refusal:
         return _refused(container, request, refusal, endpoint=GENERIC, body=body, key=key)
     return _accepted(outcomes)
