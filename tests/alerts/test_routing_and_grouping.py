@@ -522,3 +522,38 @@ def test_the_route_tester_refuses_bad_samples(
     for body, status in cases:
         response = client.post("/api/v1/routing/test", headers=admin_headers, json=body)
         assert response.status_code == status, (body, response.text)
+
+
+def test_the_route_tester_reads_a_generic_body_through_the_integrations_mapping(
+    client: TestClient, admin_headers, make_integration
+) -> None:
+    integration_id, key = make_integration(IntegrationKind.GENERIC, name="Webhook")
+    _rule(
+        client,
+        admin_headers,
+        integration_id,
+        name="Database",
+        matchers=[{"name": "team", "op": "=", "value": "database"}],
+        escalation_policy="Database on-call",
+    )
+    body = {"title": "Replication lag", "severity": "warning", "labels": {"team": "database"}}
+    answer = client.post(
+        "/api/v1/routing/test",
+        headers=admin_headers,
+        json={"integration": "Webhook", "payload": body},
+    ).json()
+    assert (answer["rule"]["name"], answer["routed"], answer["incident_severity"]) == (
+        "Database",
+        True,
+        "SEV3",
+    )
+    sent = client.post(f"/api/v1/ingest/generic/{key}", json=body)
+    assert sent.status_code == 202, sent.text
+    alert = _alert(client, admin_headers, sent.json()["alerts"][0]["alert_id"])
+    assert alert["routed"] is True and alert["escalation_policy"] == "Database on-call"
+    untitled = client.post(
+        "/api/v1/routing/test",
+        headers=admin_headers,
+        json={"integration": "Webhook", "payload": {"labels": {"team": "database"}}},
+    )
+    assert untitled.status_code == 422 and untitled.json()["field"].startswith("payload")

@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from escalate import mail
+from escalate import mailer
 from escalate.alerts.models import Alert
 from escalate.auth.models import Role, User
 from escalate.clock import Clock
@@ -65,7 +65,7 @@ def notify_admins(session: Session, settings: Settings, *, alert_id: int) -> lis
             alert_id,
         )
         return []
-    mail.send(
+    mailer.send(
         settings, to=admins, subject=unrouted_subject(alert), text=unrouted_text(alert, settings)
     )
     return admins

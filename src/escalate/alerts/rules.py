@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Service
-from escalate.alerts import mapping, routing
+from escalate.alerts import generic, mapping, routing
 from escalate.alerts import service as alert_service
 from escalate.alerts.mapping import InboundEvent
 from escalate.alerts.models import Integration, IntegrationKind, RoutingRule
@@ -251,6 +251,13 @@ def _sample_event(integration: Integration, data: RouteTest) -> InboundEvent:
         if integration.kind == IntegrationKind.EVENTS_V2:
             event = EventV2.model_validate({"routing_key": "route-test", **payload})
             return mapping.from_event_v2(event)
+        if integration.kind == IntegrationKind.GENERIC:
+            mapped = generic.events_from_body(
+                payload, alert_service.generic_mapping_of(integration)
+            )
+            return mapped[0]
+    except generic.UnmappableBody as exc:
+        raise ValidationFailed(f"payload: {exc.detail}", field="payload") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
