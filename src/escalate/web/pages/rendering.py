@@ -4,11 +4,13 @@ times in the account's time zone, and "—" for a missing value."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
@@ -16,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from escalate import __version__, formatting
+from escalate.web.pages.lines import format_matcher
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -84,6 +87,24 @@ def sentence(message: str) -> str:
     return message if message.endswith((".", "!", "?")) else message + "."
 
 
+def pretty_json(value: Any) -> str:
+    """Stored JSON for people: indented, keys sorted, non-ASCII kept (the template escapes
+    it)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def safe_href(value: Any) -> str | None:
+    """A link from an inbound payload, if it is one a page may offer: http or https only,
+    never javascript: or data: (the payload is whatever a monitoring tool sent)."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
 def health_label(value: str | None) -> str:
     return HEALTH_LABELS.get(str(value), str(value or MISSING))
 
@@ -113,6 +134,10 @@ def templates() -> Jinja2Templates:
         health_label=health_label,
         tier_label=tier_label,
         role_label=role_label,
+        pretty_json=pretty_json,
+        safe_href=safe_href,
+        matcher_text=format_matcher,
+        sentence=sentence,
     )
     env.globals.update(
         version=__version__,
