@@ -2,11 +2,17 @@
 
 from fastapi import APIRouter
 
-from escalate.web.pages import accounts, auth, dashboard
+from escalate.web.pages import (
+    accounts,
+    auth,
+    dashboard,
+    integrations,
+    rules,
+)
 
 
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, accounts):
+    for module in (auth, dashboard, accounts, integrations, rules):
         pages.include_router(module.router)
     return pages

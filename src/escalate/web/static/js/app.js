@@ -5,6 +5,11 @@
   document.documentElement.classList.add("js");
 
   document.addEventListener("DOMContentLoaded", function () {
+    setUpNavigation();
+    setUpConfirmations();
+  });
+
+  function setUpNavigation() {
     var nav = document.querySelector("[data-nav]");
     var toggle = document.querySelector("[data-nav-toggle]");
     if (!nav || !toggle) return;
@@ -23,5 +28,14 @@
         toggle.focus();
       }
     });
-  });
+  }
+
+  // <form data-confirm="Question?">: ask before a destructive post.
+  function setUpConfirmations() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var question = form instanceof HTMLFormElement && form.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) event.preventDefault();
+    });
+  }
 })();

@@ -1,0 +1,399 @@
+"""Integrations: the list, creating one (its key and how to set it up, shown once), and one
+integration's page with its settings, key rotation and the events it refused."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from escalate.alerts import rules as rule_service
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import Integration, IntegrationKind, Severity
+from escalate.alerts.schemas import IntegrationCreate, IntegrationUpdate
+from escalate.auth.permissions import Permission, authorize
+from escalate.pagination import PageParams
+from escalate.settings import Settings
+from escalate.web.deps import ContainerDep, SessionDep
+from escalate.web.pages import choices, forms, listing
+from escalate.web.pages.forms import FormState
+from escalate.web.pages.rendering import render
+from escalate.web.pages.routing import PageRoute
+from escalate.web.pages.sessions import FormDep, FormLoginDep, Login, LoginDep
+
+router = APIRouter(route_class=PageRoute)
+
+KEY_PLACEHOLDER = "<integration key>"
+# The doors' paths (web.api.ingest); the pages do not import the API, and a test posts to
+# the URLs shown here, so the two cannot drift apart unnoticed.
+ALERTMANAGER = "/api/v1/ingest/alertmanager"
+ENQUEUE = "/v2/enqueue"
+ERRORS_PREFIX = "errors_"
+ERRORS_LIMIT = 10
+SAVED_NOTICES = {"settings": "Settings saved."}
+
+
+# --- how to point a tool at an integration ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snippet:
+    title: str
+    text: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Where a tool sends events, and ready-to-paste configuration, with the key in it when
+    it is being shown and the placeholder otherwise."""
+
+    url: str | None
+    snippets: list[Snippet]
+    note: str = ""
+
+
+def setup_for(kind: str, base_url: str, key: str | None) -> Setup:
+    base = base_url.rstrip("/")
+    secret = key or KEY_PLACEHOLDER
+    if kind == IntegrationKind.ALERTMANAGER:
+        url = base + ALERTMANAGER
+        return Setup(
+            url=url,
+            snippets=[
+                Snippet(
+                    "alertmanager.yml",
+                    _alertmanager_receiver(url, auth=secret),
+                    "Add the receiver and send a route to it. The key travels as a bearer "
+                    "token, out of URLs and access logs.",
+                ),
+                Snippet(
+                    "alertmanager.yml, key in the path",
+                    _alertmanager_receiver(f"{url}/{secret}", auth=None),
+                    "For setups that cannot send an Authorization header. The URL is then "
+                    "the secret: keep it out of shared configuration.",
+                ),
+            ],
+        )
+    if kind == IntegrationKind.EVENTS_V2:
+        url = base + ENQUEUE
+        event = {
+            "routing_key": secret,
+            "event_action": "trigger",
+            "dedup_key": "disk-full/db-1",
+            "payload": {"summary": "Disk full on db-1", "source": "db-1", "severity": "critical"},
+        }
+        curl = (
+            f"curl -X POST {url} \\\n"
+            "  -H 'Content-Type: application/json' \\\n"
+            f"  -d '{json.dumps(event)}'"
+        )
+        return Setup(
+            url=url,
+            snippets=[
+                Snippet(
+                    "A PagerDuty Events API v2 client",
+                    curl,
+                    f"Any PagerDuty Events v2 client works: set its events base URL to {base} "
+                    "and its routing key to the integration key. Send event_action "
+                    "acknowledge or resolve with the same dedup_key to move the alert.",
+                )
+            ],
+        )
+    return Setup(url=None, snippets=[], note=f"Escalate has no door for {kind} events yet.")
+
+
+def _alertmanager_receiver(url: str, *, auth: str | None) -> str:
+    lines = [
+        "receivers:",
+        "  - name: escalate",
+        "    webhook_configs:",
+        f"      - url: {url}",
+        "        send_resolved: true",
+    ]
+    if auth is not None:
+        lines += [
+            "        http_config:",
+            "          authorization:",
+            f"            credentials: {auth}",
+        ]
+    return "\n".join(lines)
+
+
+# --- the list and creating one ------------------------------------------------------------
+
+
+@router.get("/integrations")
+def list_integrations(request: Request, session: SessionDep, login: LoginDep) -> Response:
+    return _list_page(request, session, login)
+
+
+@router.post("/integrations")
+def create_integration(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    state = FormState(
+        values={
+            "name": forms.text(form, "name"),
+            "kind": forms.text(form, "kind"),
+            "default_service_id": forms.optional_text(form, "default_service_id"),
+        }
+    )
+    created: list[tuple[Integration, str]] = []
+    forms.attempt(
+        state,
+        lambda: created.append(
+            alert_service.create_integration(
+                session,
+                container.clock,
+                actor=login.actor,
+                data=IntegrationCreate.model_validate(state.values),
+            )
+        ),
+    )
+    if state.failed:
+        session.rollback()
+        return _list_page(request, session, login, create_form=state)
+    integration, key = created[0]
+    # The key exists only in this answer (it is stored hashed), so no redirect: the page
+    # that shows it is this response, and Cache-Control: no-store keeps it out of caches.
+    return _detail_page(
+        request,
+        session,
+        container.settings,
+        login,
+        integration,
+        key=key,
+        notice="Integration created. Copy its key now: it is shown only this once.",
+        status_code=201,
+    )
+
+
+def _list_page(
+    request: Request, session: Session, login: Login, *, create_form: FormState | None = None
+) -> Response:
+    page = alert_service.list_integrations(
+        session, actor=login.actor, page=listing.page_params(request)
+    )
+    form = create_form or FormState(values={"kind": IntegrationKind.ALERTMANAGER.value})
+    return render(
+        request,
+        "integrations/list.html",
+        {
+            "nav": "integrations",
+            "integrations": page.items,
+            "pager": listing.pager(request, page, path="/integrations"),
+            "kind_labels": choices.KIND_LABELS,
+            "kinds": choices.creatable_kinds(),
+            "services": choices.services(session, login.actor),
+            "create_form": form,
+            "can_manage": login.can(Permission.INTEGRATIONS_MANAGE),
+        },
+        status_code=form.status if form.failed else 200,
+    )
+
+
+# --- one integration ----------------------------------------------------------------------
+
+
+@router.get("/integrations/{integration_id}")
+def show_integration(
+    integration_id: str,
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    login: LoginDep,
+) -> Response:
+    integration = _integration(session, login, integration_id)
+    notice = SAVED_NOTICES.get(request.query_params.get("saved", ""))
+    return _detail_page(request, session, container.settings, login, integration, notice=notice)
+
+
+@router.post("/integrations/{integration_id}")
+def update_settings(
+    integration_id: str,
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _integration(session, login, integration_id)
+    state = FormState(values=_settings_from(form))
+    forms.attempt(
+        state,
+        lambda: rule_service.update_integration(
+            session,
+            actor=login.actor,
+            integration_id=integration.id,
+            data=_settings_update(state.values),
+        ),
+    )
+    if state.failed:
+        session.rollback()
+        integration = _integration(session, login, integration_id)
+        return _detail_page(
+            request, session, container.settings, login, integration, settings_form=state
+        )
+    return RedirectResponse(
+        f"/integrations/{integration.id}?saved=settings#settings", status_code=303
+    )
+
+
+@router.post("/integrations/{integration_id}/rotate-key")
+def rotate_key(
+    integration_id: str,
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    login: FormLoginDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _integration(session, login, integration_id)
+    integration, key = alert_service.rotate_key(
+        session, container.clock, actor=login.actor, integration_id=integration.id
+    )
+    return _detail_page(
+        request,
+        session,
+        container.settings,
+        login,
+        integration,
+        key=key,
+        notice="New key made; the old key stopped working. Copy it now: it is shown only "
+        "this once.",
+    )
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    login: Login,
+    integration: Integration,
+    *,
+    key: str | None = None,
+    notice: str | None = None,
+    settings_form: FormState | None = None,
+    status_code: int = 200,
+) -> Response:
+    can_manage = login.can(Permission.INTEGRATIONS_MANAGE)
+    errors_page = errors_pager = None
+    if can_manage:
+        errors_page = alert_service.list_inbound_errors(
+            session,
+            actor=login.actor,
+            page=listing.page_params(request, prefix=ERRORS_PREFIX, default_limit=ERRORS_LIMIT),
+            integration_id=integration.id,
+        )
+        errors_pager = listing.pager(
+            request,
+            errors_page,
+            path=f"/integrations/{integration.id}",
+            prefix=ERRORS_PREFIX,
+            default_limit=ERRORS_LIMIT,
+        )
+    one = PageParams(limit=1)
+    rules = rule_service.list_rules(
+        session, actor=login.actor, integration_id=integration.id, page=one
+    )
+    alerts = alert_service.list_alerts(
+        session, actor=login.actor, page=one, integration_id=integration.id
+    )
+    form = settings_form or FormState(values=_settings_of(integration))
+    return render(
+        request,
+        "integrations/detail.html",
+        {
+            "nav": "integrations",
+            "integration": integration,
+            "kind_label": choices.KIND_LABELS.get(integration.kind, integration.kind),
+            "key": key,
+            "setup": setup_for(integration.kind, settings.base_url, key),
+            "notice": notice,
+            "settings_form": form,
+            "services": choices.services(session, login.actor),
+            "severities": [s.value for s in Severity],
+            "incident_severities": choices.INCIDENT_SEVERITIES,
+            "rule_count": rules.total,
+            "alert_count": alerts.total,
+            "inbound_errors": errors_page.items if errors_page else [],
+            "errors_pager": errors_pager,
+            "can_manage": can_manage,
+        },
+        status_code=settings_form.status if settings_form and settings_form.failed else status_code,
+    )
+
+
+# --- the settings form ------------------------------------------------------------------
+
+
+def _settings_of(integration: Integration) -> dict[str, Any]:
+    severity_map = integration.severity_map or {}
+    return {
+        "name": integration.name,
+        "default_service_id": integration.default_service_id,
+        "is_active": integration.is_active,
+        "grouping_labels": ", ".join(integration.grouping_labels or []),
+        "grouping_window_minutes": integration.grouping_window_minutes,
+        "flap_window_minutes": integration.flap_window_minutes,
+        "auto_resolve_incidents": integration.auto_resolve_incidents,
+        **{f"severity_map.{s.value}": severity_map.get(s.value, "") for s in Severity},
+    }
+
+
+def _settings_from(form: FormData) -> dict[str, Any]:
+    return {
+        "name": forms.text(form, "name"),
+        "default_service_id": forms.optional_text(form, "default_service_id"),
+        "is_active": forms.checked(form, "is_active"),
+        "grouping_labels": forms.text(form, "grouping_labels"),
+        "grouping_window_minutes": forms.text(form, "grouping_window_minutes"),
+        "flap_window_minutes": forms.text(form, "flap_window_minutes"),
+        "auto_resolve_incidents": forms.checked(form, "auto_resolve_incidents"),
+        **{
+            f"severity_map.{s.value}": forms.text(form, f"severity_map.{s.value}") for s in Severity
+        },
+    }
+
+
+def _settings_update(values: dict[str, Any]) -> IntegrationUpdate:
+    """The form's text as the domain's update; every field is sent, so an emptied
+    default service or severity mapping is cleared, not kept."""
+    labels = values["grouping_labels"].replace(",", " ").split()
+    severity_map = {
+        s.value: values[f"severity_map.{s.value}"]
+        for s in Severity
+        if values[f"severity_map.{s.value}"]
+    }
+    return IntegrationUpdate.model_validate(
+        {
+            "name": values["name"],
+            "default_service_id": values["default_service_id"],
+            "is_active": values["is_active"],
+            "grouping_labels": labels,
+            "grouping_window_minutes": values["grouping_window_minutes"],
+            "flap_window_minutes": values["flap_window_minutes"],
+            "auto_resolve_incidents": values["auto_resolve_incidents"],
+            "severity_map": severity_map,
+        }
+    )
+
+
+def _integration(session: Session, login: Login, integration_id: str) -> Integration:
+    return alert_service.get_integration(
+        session,
+        actor=login.actor,
+        integration_id=listing.path_id(integration_id, noun="integration", field="integration_id"),
+    )

@@ -1,0 +1,408 @@
+"""An integration's routing rules (add, edit, delete, move) and the route tester, which
+answers with the same decision ingestion takes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from escalate import errors
+from escalate.alerts import rules as rule_service
+from escalate.alerts import service as alert_service
+from escalate.alerts import silences as silence_service
+from escalate.alerts.models import Integration, RoutingRule, Severity
+from escalate.alerts.schemas import (
+    RouteTest,
+    RouteTestResult,
+    RoutingOrder,
+    RoutingRuleCreate,
+    RoutingRuleUpdate,
+)
+from escalate.auth.permissions import Permission, authorize
+from escalate.incidents import service as incident_service
+from escalate.pagination import MAX_LIMIT, PageParams
+from escalate.web.deps import ContainerDep, SessionDep
+from escalate.web.pages import choices, forms, lines, listing
+from escalate.web.pages.forms import FormState
+from escalate.web.pages.rendering import render
+from escalate.web.pages.routing import PageRoute
+from escalate.web.pages.sessions import FormDep, FormLoginDep, Login, LoginDep
+
+router = APIRouter(route_class=PageRoute)
+
+RULES_LIMIT = 50
+SAVED_NOTICES = {
+    "added": "Rule added.",
+    "edited": "Rule saved.",
+    "deleted": "Rule deleted.",
+    "moved": "Rule moved.",
+}
+# Only these may change on the catch-all (see rules.update_rule).
+CATCH_ALL_FIELDS = ("service_id", "escalation_policy", "severity_override")
+
+
+# --- the editor -------------------------------------------------------------------------
+
+
+@router.get("/integrations/{integration_id}/routing")
+def show_rules(
+    integration_id: str, request: Request, session: SessionDep, login: LoginDep
+) -> Response:
+    integration = _integration(session, login, integration_id)
+    notice = SAVED_NOTICES.get(request.query_params.get("saved", ""))
+    return _rules_page(request, session, login, integration, notice=notice)
+
+
+@router.post("/integrations/{integration_id}/routing/rules")
+def add_rule(
+    integration_id: str,
+    request: Request,
+    session: SessionDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _integration(session, login, integration_id)
+    state = FormState(values=_rule_values(form))
+    forms.attempt(
+        state,
+        lambda: rule_service.create_rule(
+            session,
+            actor=login.actor,
+            integration_id=integration.id,
+            data=RoutingRuleCreate.model_validate(_rule_fields(state.values)),
+        ),
+    )
+    if state.failed:
+        session.rollback()
+        integration = _integration(session, login, integration_id)
+        return _rules_page(request, session, login, integration, add_form=state)
+    return _back(integration, "added")
+
+
+@router.post("/integrations/{integration_id}/routing/rules/{rule_id}")
+def edit_rule(
+    integration_id: str,
+    rule_id: str,
+    request: Request,
+    session: SessionDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _integration(session, login, integration_id)
+    rule = _rule(session, login, integration, rule_id)
+    state = FormState(values=_rule_values(form))
+
+    def save() -> None:
+        fields = _rule_fields(state.values, catch_all=rule.is_catch_all)
+        data = RoutingRuleUpdate.model_validate(fields)
+        rule_service.update_rule(session, actor=login.actor, rule_id=rule.id, data=data)
+
+    forms.attempt(state, save)
+    if state.failed:
+        session.rollback()
+        integration = _integration(session, login, integration_id)
+        return _rules_page(request, session, login, integration, edit_forms={rule.id: state})
+    return _back(integration, "edited", anchor=f"rule-{rule.id}")
+
+
+@router.post("/integrations/{integration_id}/routing/rules/{rule_id}/delete")
+def delete_rule(
+    integration_id: str,
+    rule_id: str,
+    request: Request,
+    session: SessionDep,
+    login: FormLoginDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _integration(session, login, integration_id)
+    rule = _rule(session, login, integration, rule_id)
+    state = FormState()
+    forms.attempt(
+        state, lambda: rule_service.delete_rule(session, actor=login.actor, rule_id=rule.id)
+    )
+    if state.failed:
+        session.rollback()
+        integration = _integration(session, login, integration_id)
+        return _rules_page(
+            request,
+            session,
+            login,
+            integration,
+            error=next(iter(state.errors.values())),
+            status_code=state.status,
+        )
+    return _back(integration, "deleted")
+
+
+@router.post("/integrations/{integration_id}/routing/rules/{rule_id}/move")
+def move_rule(
+    integration_id: str,
+    rule_id: str,
+    request: Request,
+    session: SessionDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
+    integration = _integration(session, login, integration_id)
+    rule = _rule(session, login, integration, rule_id)
+    direction = forms.text(form, "direction")
+    if direction not in ("up", "down") or rule.is_catch_all:
+        raise errors.ValidationFailed(
+            "a rule moves up or down, and the catch-all stays last", field="direction"
+        )
+    everything = rule_service.list_rules(
+        session, actor=login.actor, integration_id=integration.id, page=PageParams(limit=MAX_LIMIT)
+    )
+    order = [r.id for r in everything.items if not r.is_catch_all]
+    at = order.index(rule.id)
+    to = at - 1 if direction == "up" else at + 1
+    if 0 <= to < len(order):
+        order[at], order[to] = order[to], order[at]
+        rule_service.reorder_rules(
+            session,
+            actor=login.actor,
+            integration_id=integration.id,
+            data=RoutingOrder(rule_ids=order),
+        )
+    return _back(integration, "moved", anchor=f"rule-{rule.id}")
+
+
+def _rules_page(
+    request: Request,
+    session: Session,
+    login: Login,
+    integration: Integration,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    add_form: FormState | None = None,
+    edit_forms: dict[int, FormState] | None = None,
+    status_code: int = 200,
+) -> Response:
+    page = rule_service.list_rules(
+        session,
+        actor=login.actor,
+        integration_id=integration.id,
+        page=listing.page_params(request, default_limit=RULES_LIMIT),
+    )
+    movable = [r for r in page.items if not r.is_catch_all]
+    edit_forms = edit_forms or {}
+    failed = next((f for f in (add_form, *edit_forms.values()) if f and f.failed), None)
+    return render(
+        request,
+        "integrations/routing.html",
+        {
+            "nav": "integrations",
+            "integration": integration,
+            "rules": page.items,
+            "first_movable": movable[0].id if movable and page.offset == 0 else None,
+            "last_movable": movable[-1].id
+            if movable and page.offset + page.limit >= page.total
+            else None,
+            "pager": listing.pager(request, page, default_limit=RULES_LIMIT),
+            "notice": notice,
+            "error": error,
+            "add_form": add_form or FormState(),
+            "edit_forms": {
+                r.id: edit_forms.get(r.id) or FormState(values=_values_of(r)) for r in page.items
+            },
+            "services": choices.services(session, login.actor),
+            "incident_severities": choices.INCIDENT_SEVERITIES,
+            "can_manage": login.can(Permission.INTEGRATIONS_MANAGE),
+        },
+        status_code=failed.status if failed else status_code,
+    )
+
+
+def _rule_values(form: FormData) -> dict[str, Any]:
+    return {
+        "name": forms.text(form, "name"),
+        "matchers": forms.text(form, "matchers"),
+        "service_id": forms.optional_text(form, "service_id"),
+        "escalation_policy": forms.optional_text(form, "escalation_policy"),
+        "severity_override": forms.optional_text(form, "severity_override"),
+        "continue_matching": forms.checked(form, "continue_matching"),
+    }
+
+
+def _rule_fields(values: dict[str, Any], *, catch_all: bool = False) -> dict[str, Any]:
+    """The form's text as the domain's fields; the matcher lines are parsed here."""
+    if catch_all:
+        return {name: values[name] for name in CATCH_ALL_FIELDS}
+    matchers = lines.parse_matchers(values["matchers"])
+    if not matchers:
+        raise errors.ValidationFailed(
+            f"give at least one matcher, as in {lines.EXAMPLE}; the catch-all already takes "
+            "every alert",
+            field="matchers",
+        )
+    return {**values, "matchers": [m.model_dump() for m in matchers]}
+
+
+def _values_of(rule: RoutingRule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "matchers": lines.format_matchers(rule.matchers),
+        "service_id": rule.service_id,
+        "escalation_policy": rule.escalation_policy,
+        "severity_override": rule.severity_override,
+        "continue_matching": rule.continue_matching,
+    }
+
+
+def _back(integration: Integration, saved: str, *, anchor: str = "rules") -> Response:
+    return RedirectResponse(
+        f"/integrations/{integration.id}/routing?saved={saved}#{anchor}", status_code=303
+    )
+
+
+def _integration(session: Session, login: Login, integration_id: str) -> Integration:
+    return alert_service.get_integration(
+        session,
+        actor=login.actor,
+        integration_id=listing.path_id(integration_id, noun="integration", field="integration_id"),
+    )
+
+
+def _rule(session: Session, login: Login, integration: Integration, rule_id: str) -> RoutingRule:
+    rule = rule_service.get_rule(
+        session, actor=login.actor, rule_id=listing.path_id(rule_id, noun="rule", field="rule_id")
+    )
+    if rule.integration_id != integration.id:
+        raise errors.NotFound(f"rule {rule.id} not found in {integration.name}", field="rule_id")
+    return rule
+
+
+# --- the route tester -------------------------------------------------------------------
+
+
+@router.get("/routing/test")
+def route_tester(request: Request, session: SessionDep, login: LoginDep) -> Response:
+    params = request.query_params
+    values: dict[str, Any] = {
+        "integration_id": params.get("integration", ""),
+        "summary": "Test alert",
+        "severity": Severity.ERROR.value,
+    }
+    alert_id = listing.optional_id(params.get("alert"))
+    if alert_id is not None:
+        # "Where would this alert go now?": the tester filled in from a stored alert.
+        alert = alert_service.get_alert(session, actor=login.actor, alert_id=alert_id)
+        values.update(
+            integration_id=str(alert.integration_id),
+            summary=alert.summary,
+            severity=alert.severity,
+            source=alert.source or "",
+            dedup_key=alert.dedup_key,
+            labels=lines.format_labels(alert.labels),
+        )
+    return _tester_page(request, session, login, FormState(values=values))
+
+
+@router.post("/routing/test")
+def run_route_test(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    names = ("integration_id", "summary", "severity", "source", "dedup_key", "labels", "payload")
+    state = FormState(values={name: forms.text(form, name) for name in names})
+    results: list[RouteTestResult] = []
+
+    def run() -> None:
+        integration_id = listing.optional_id(state.values["integration_id"])
+        if integration_id is None:
+            raise errors.ValidationFailed("choose an integration", field="integration_id")
+        integration = alert_service.get_integration(
+            session, actor=login.actor, integration_id=integration_id
+        )
+        results.append(
+            rule_service.test_route(
+                session,
+                container.clock,
+                actor=login.actor,
+                data=_route_test(integration, state.values),
+            )
+        )
+
+    forms.attempt(state, run)
+    _fold_errors(state)
+    session.rollback()  # the tester writes nothing; make sure of it
+    return _tester_page(request, session, login, state, result=results[0] if results else None)
+
+
+def _route_test(integration: Integration, values: dict[str, Any]) -> RouteTest:
+    """The integration by name (the tester looks it up by name first), and the sample as
+    typed, or the raw payload when one is given."""
+    if values["payload"]:
+        try:
+            payload = json.loads(values["payload"])
+        except ValueError as exc:
+            raise errors.ValidationFailed(f"not valid JSON: {exc}", field="payload") from None
+        if not isinstance(payload, dict):
+            raise errors.ValidationFailed("a JSON object is needed, {...}", field="payload")
+        return RouteTest.model_validate({"integration": integration.name, "payload": payload})
+    alert: dict[str, Any] = {
+        "summary": values["summary"],
+        "severity": values["severity"],
+        "source": values["source"] or None,
+        "labels": lines.parse_labels(values["labels"]),
+    }
+    if values["dedup_key"]:
+        alert["dedup_key"] = values["dedup_key"]
+    return RouteTest.model_validate({"integration": integration.name, "alert": alert})
+
+
+def _fold_errors(state: FormState) -> None:
+    """Errors named by the domain's paths ("alert.labels", "payload.alerts.0.labels") go
+    beside the form field they came from; the rest above the form."""
+    for name in list(state.errors):
+        parts = re.split(r"[.\[]", name)
+        field = parts[1] if parts[0] == "alert" and len(parts) > 1 else parts[0]
+        if field != name or name not in state.values:
+            message = state.errors.pop(name)
+            state.add(field if field in state.values else "form", message)
+
+
+def _tester_page(
+    request: Request,
+    session: Session,
+    login: Login,
+    state: FormState,
+    *,
+    result: RouteTestResult | None = None,
+) -> Response:
+    silence = incident = None
+    if result is not None and result.suppressed_by is not None:
+        silence = silence_service.get_silence(
+            session, actor=login.actor, silence_id=result.suppressed_by
+        )
+    if result is not None and result.would_join_incident is not None:
+        incident = incident_service.get_incident_by_number(
+            session, actor=login.actor, number=result.would_join_incident
+        )
+    return render(
+        request,
+        "routing/test.html",
+        {
+            "nav": "integrations",
+            "form": state,
+            "integrations": choices.integrations(session, login.actor),
+            "severities": choices.ALERT_SEVERITIES,
+            "result": result,
+            "silence": silence,
+            "incident": incident,
+        },
+        status_code=state.status if state.failed else 200,
+    )
