@@ -1,5 +1,6 @@
 """What a person sees: log in from a deep link, read TechCorp's account page, record a
-health change, and use the pages on a laptop and on a phone."""
+health change, use the pages on a laptop and on a phone, and watch an alert arrive on the
+open alerts page."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from escalate.accounts import service as account_service
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import IntegrationKind
+from escalate.alerts.schemas import IntegrationCreate
 from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
 from escalate.clock import FrozenClock
@@ -157,4 +162,51 @@ def test_pages_fit_a_phone_and_the_menu_works(
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login\?logged_out=1$"))
     expect(page.get_by_text("You have been logged out.")).to_be_visible()
+    assert no_horizontal_overflow(page)
+
+
+def test_an_alert_appears_on_the_open_alerts_page_without_a_reload(
+    laptop: Page, live_server: str, techcorp: Story, container: Container
+) -> None:
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        _, key = alert_service.create_integration(
+            s,
+            container.clock,
+            actor=SYSTEM,
+            data=IntegrationCreate(name="Checkout monitoring", kind=IntegrationKind.EVENTS_V2),
+        )
+    page = laptop
+    # A one-second refresh keeps the test short; people get the default.
+    log_in_from(page, live_server, "/alerts?refresh=1", techcorp)
+    expect(page.get_by_text("No alerts yet.")).to_be_visible()
+    page.evaluate("window.stillTheSamePage = true")
+
+    def send(dedup_key: str, summary: str) -> None:
+        event = {
+            "routing_key": key,
+            "event_action": "trigger",
+            "dedup_key": dedup_key,
+            "payload": {"summary": summary, "source": "checkout-1", "severity": "critical"},
+        }
+        assert httpx.post(f"{live_server}/v2/enqueue", json=event).status_code == 202
+
+    send("checkout-latency", "Checkout latency above 2 s")
+    row = page.locator("tr[data-alert-id]", has_text="Checkout latency above 2 s")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("UNROUTED")
+    expect(row).to_contain_text("Triggered")
+    expect(page.get_by_text("1 alert.")).to_be_visible()
+    assert page.evaluate("window.stillTheSamePage") is True  # no reload happened
+
+    # Paused, the list stands still; resumed, it catches up.
+    pause = page.get_by_role("button", name="Pause")
+    pause.click()
+    resume = page.get_by_role("button", name="Resume")
+    expect(resume).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_text("Live updates paused")).to_be_visible()
+    send("checkout-errors", "Checkout errors above 5%")
+    resume.click()
+    expect(page.locator("tr[data-alert-id]", has_text="Checkout errors above 5%")).to_be_visible()
+    expect(page.get_by_text("2 alerts.")).to_be_visible()
+    assert page.evaluate("window.stillTheSamePage") is True
     assert no_horizontal_overflow(page)

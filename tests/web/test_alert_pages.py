@@ -119,6 +119,11 @@ PAGES = [
     "/integrations/1",
     "/integrations/1/routing",
     "/routing/test",
+    "/alerts",
+    "/alerts?fragment=1",
+    "/alerts/1",
+    "/incidents",
+    "/incidents/1",
 ]
 
 
@@ -628,3 +633,169 @@ def test_a_rule_of_another_integration_is_not_found_here(
     assert response.status_code == 404
     for path in ("/integrations/999999/routing", "/integrations/abc", "/alerts/0", "/incidents/x"):
         assert client.get(path).status_code == 404, path
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+def test_the_alerts_list_shows_each_alert_and_filters(
+    client: TestClient, container: Container, make_user, clock
+) -> None:
+    db_id = make_service(container, "Database")
+    integration_id, key = make_integration(container, "Datadog", service_id=db_id)
+    other_id, other_key = make_integration(container, "Other")
+    add_rule(
+        container,
+        integration_id,
+        name="Database team",
+        matchers=[{"name": "component", "op": "=", "value": "db"}],
+        service_id=db_id,
+        escalation_policy="DB on-call",
+    )
+    enqueue(client, key, "db-disk", component="db", summary="Disk full on db-1")
+    enqueue(client, key, "db-disk", component="db", summary="Disk full on db-1")
+    enqueue(client, other_key, "web-down", summary="Web is down", severity="warning")
+    client.post(
+        "/v2/enqueue",
+        json={"routing_key": other_key, "event_action": "resolve", "dedup_key": "web-down"},
+    )
+    logged_in(client, make_user, Role.VIEWER)
+
+    response = client.get("/alerts")
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "2 alerts." in page
+    rows = re.findall(r'<tr data-alert-id="\d+".*?</tr>', response.text, re.S)
+    assert len(rows) == 2
+    web, db = (text_of_html(row) for row in rows)  # most recently seen first
+    assert "Resolved" in web and "Warning" in web and "Web is down" in web
+    assert "UNROUTED matched no routing rule: it landed on the catch-all" in web
+    assert "Triggered" in db and "Critical" in db and " 2 " in db
+    assert "Database" in db and "UNROUTED" not in db
+    with container.session_factory() as s:
+        incident = s.get(Incident, stored_alert(container, "db-disk").incident_id)
+        assert incident is not None
+    assert f"#{incident.number}" in db
+
+    def listed(query: str) -> str:
+        return text_of(client.get("/alerts?" + query))
+
+    assert "Web is down" not in listed("status=triggered")
+    assert "Disk full" not in listed(f"integration={other_id}")
+    assert "Web is down" not in listed(f"service={db_id}")
+    assert "Web is down" in listed("unrouted=1") and "Disk full" not in listed("unrouted=1")
+    assert "Disk full" in listed("dedup_key=db-disk") and "Web is down" not in listed(
+        "dedup_key=db-disk"
+    )
+    assert "No alert matches these filters." in listed("suppressed=yes")
+    for bad in ("status=sleeping", "service=abc", "integration=-1", "suppressed=maybe"):
+        assert client.get("/alerts?" + bad).status_code == 400, bad
+    assert client.get("/alerts?service=999999").status_code == 404
+
+    first = client.get("/alerts?limit=1")
+    assert "1\N{EN DASH}1 of 2" in text_of(first)
+    assert 'href="/alerts?limit=1&amp;offset=1"' in first.text
+    assert integration_id
+
+
+def text_of_html(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def test_the_live_fragment_is_the_list_alone_and_keeps_the_filters(
+    client: TestClient, container: Container, make_user
+) -> None:
+    _, key = make_integration(container, "Datadog")
+    logged_in(client, make_user, Role.VIEWER)
+    page = client.get("/alerts?unrouted=1&refresh=2")
+    assert 'data-refresh-seconds="2"' in page.text
+    assert 'data-fragment-url="/alerts?unrouted=1&amp;refresh=2&amp;fragment=1"' in page.text
+    assert "Pause" in page.text
+    assert 'data-refresh-seconds="300"' in client.get("/alerts?refresh=99999").text
+
+    enqueue(client, key, "late", summary="Arrived while the page was open")
+    fragment = client.get("/alerts?unrouted=1&refresh=2&fragment=1")
+    assert fragment.status_code == 200
+    assert fragment.headers["x-escalate-fragment"] == "alerts"
+    assert "<html" not in fragment.text and "<nav" not in fragment.text.split("pager")[0]
+    assert "Arrived while the page was open" in fragment.text
+    assert 'href="/alerts/' in fragment.text
+
+    # Signed out, the fragment is a redirect the script recognises by the missing header.
+    anonymous = TestClient(client.app)
+    gone = anonymous.get("/alerts?fragment=1", follow_redirects=False)
+    assert gone.status_code == 303 and "x-escalate-fragment" not in gone.headers
+
+
+def test_the_alert_page_shows_its_route_payload_and_history_escaped(
+    client: TestClient, container: Container, make_user
+) -> None:
+    _, key = make_integration(container, "Datadog")
+    event = {
+        "routing_key": key,
+        "event_action": "trigger",
+        "dedup_key": "xss",
+        "payload": {
+            "summary": "<script>alert(1)</script> disk",
+            "source": "db-1",
+            "severity": "error",
+            "component": "db",
+            "custom_details": {"free_gb": 1, "note": "<b>bold</b>"},
+        },
+        "links": [
+            {"href": "https://grafana.example/d/1", "text": "Dashboard"},
+            {"href": "javascript:alert(2)", "text": "Sneaky"},
+        ],
+    }
+    assert client.post("/v2/enqueue", json=event).status_code == 202
+    assert client.post("/v2/enqueue", json=event).status_code == 202
+    alert = stored_alert(container, "xss")
+    logged_in(client, make_user, Role.VIEWER)
+    response = client.get(f"/alerts/{alert.id}")
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; disk" in response.text
+    assert "<b>bold</b>" not in response.text
+    page = text_of(response)
+    assert "UNROUTED Nobody would be paged for this alert" in page
+    assert "Matched no routing rule: it landed on the catch-all." in page
+    assert "Fix the routing rules" in page
+    assert "Catch-all" in page  # the rule it took
+    assert re.search(r"component\s*=\s*db", page)
+    assert '"free_gb": 1' in page
+    assert '"dedup_key": "xss"' in page  # the last payload, pretty
+    assert "routing_key" not in page
+    assert 'href="https://grafana.example/d/1"' in response.text
+    assert 'href="javascript' not in response.text
+    assert "Sneaky (not a web link)" in page
+    assert "2 events, newest first" in page
+    assert re.search(r"Repeat .*Trigger", page)
+    assert f'href="/routing/test?alert={alert.id}"' in response.text
+
+
+# --- incidents ----------------------------------------------------------------------------
+
+
+def test_incident_pages_list_and_show_their_alerts(
+    client: TestClient, container: Container, make_user
+) -> None:
+    service_id = make_service(container, "Production API")
+    _, key = make_integration(container, "Datadog", service_id=service_id)
+    enqueue(client, key, "a-1", summary="API latency high")
+    enqueue(client, key, "a-2", summary="API errors", severity="warning")
+    with container.session_factory() as s:
+        [incident] = s.scalars(select(Incident)).all()
+        s.expunge(incident)
+    logged_in(client, make_user, Role.VIEWER)
+    listed = client.get("/incidents")
+    page = text_of(listed)
+    assert f"#{incident.number} API latency high" in page
+    assert "SEV1" in page and "Triggered" in page and "Production API" in page
+    assert "22 Oct 2025, 12:00 UTC" in page
+    assert re.search(r"Triggered Production API 22 Oct 2025, 12:00 UTC 2\b", page)
+    assert "No incidents resolved." in text_of(client.get("/incidents?status=resolved"))
+    assert client.get("/incidents?status=closed").status_code == 400
+
+    detail = text_of(client.get(f"/incidents/{incident.id}"))
+    assert "API latency high" in detail and "API errors" in detail
+    assert "2 grouped" in detail and "service=" in detail

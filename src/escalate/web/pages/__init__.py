@@ -4,8 +4,10 @@ from fastapi import APIRouter
 
 from escalate.web.pages import (
     accounts,
+    alerts,
     auth,
     dashboard,
+    incidents,
     integrations,
     rules,
 )
@@ -13,6 +15,6 @@ from escalate.web.pages import (
 
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, accounts, integrations, rules):
+    for module in (auth, dashboard, accounts, incidents, alerts, integrations, rules):
         pages.include_router(module.router)
     return pages

@@ -7,6 +7,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     setUpNavigation();
     setUpConfirmations();
+    document.querySelectorAll("[data-live-refresh]").forEach(setUpLiveRefresh);
   });
 
   function setUpNavigation() {
@@ -37,5 +38,85 @@
       var question = form instanceof HTMLFormElement && form.getAttribute("data-confirm");
       if (question && !window.confirm(question)) event.preventDefault();
     });
+  }
+
+  // <div data-live-refresh data-fragment-url="..." data-refresh-seconds="5">: re-fetch the
+  // region's HTML from the server every few seconds, until paused. The server marks the
+  // fragment with a header, so a login page (the session ended) is never pasted in.
+  function setUpLiveRefresh(region) {
+    var url = region.getAttribute("data-fragment-url");
+    var seconds = Math.max(1, parseInt(region.getAttribute("data-refresh-seconds"), 10) || 5);
+    var toggle = document.querySelector("[data-live-toggle]");
+    var status = document.querySelector("[data-live-status]");
+    var bar = document.querySelector("[data-live-bar]");
+    var paused = false;
+    var busy = false;
+    var timer = null;
+
+    function say(text, state) {
+      if (status) status.textContent = text;
+      if (bar) bar.setAttribute("data-state", state);
+    }
+
+    function time() {
+      return new Date().toISOString().slice(11, 19) + " UTC";
+    }
+
+    function refresh() {
+      if (paused || busy || document.hidden) return;
+      busy = true;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) {
+          if (!response.ok || response.headers.get("X-Escalate-Fragment") !== "alerts") {
+            throw new Error(response.redirected ? "signed out" : "HTTP " + response.status);
+          }
+          return response.text();
+        })
+        .then(function (html) {
+          if (paused) return;
+          region.innerHTML = html;
+          say("Live: updated " + time(), "live");
+        })
+        .catch(function (error) {
+          if (String(error.message) === "signed out") {
+            stop();
+            say("Live updates stopped: you are signed out. Reload the page.", "stopped");
+          } else {
+            say("Live updates: cannot reach the server, retrying", "error");
+          }
+        })
+        .then(function () {
+          busy = false;
+        });
+    }
+
+    function start() {
+      if (timer === null) timer = window.setInterval(refresh, seconds * 1000);
+    }
+
+    function stop() {
+      if (timer !== null) window.clearInterval(timer);
+      timer = null;
+    }
+
+    if (toggle) {
+      toggle.addEventListener("click", function () {
+        paused = !paused;
+        toggle.setAttribute("aria-pressed", paused ? "true" : "false");
+        toggle.textContent = paused ? "Resume" : "Pause";
+        if (paused) {
+          stop();
+          say("Live updates paused", "paused");
+        } else {
+          say("Live: refreshes every " + seconds + " s", "live");
+          start();
+          refresh();
+        }
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) refresh();
+    });
+    start();
   }
 })();
