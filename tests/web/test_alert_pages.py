@@ -22,7 +22,7 @@ from escalate.accounts import service as account_service
 from escalate.accounts.schemas import ServiceCreate
 from escalate.alerts import rules as rule_service
 from escalate.alerts import service as alert_service
-from escalate.alerts.models import Alert, Integration, IntegrationKind, RoutingRule
+from escalate.alerts.models import Alert, Integration, IntegrationKind, RoutingRule, Silence
 from escalate.alerts.schemas import IntegrationCreate, RoutingRuleCreate
 from escalate.auth.models import Role
 from escalate.auth.permissions import SYSTEM
@@ -122,6 +122,7 @@ PAGES = [
     "/alerts",
     "/alerts?fragment=1",
     "/alerts/1",
+    "/silences",
     "/incidents",
     "/incidents/1",
 ]
@@ -378,6 +379,48 @@ def test_roles_without_the_right_are_refused_every_integration_write(
         assert rule is not None and rule.escalation_policy is None
 
 
+def test_viewers_read_silences_but_cannot_create_or_expire_them(
+    client: TestClient, container: Container, make_user
+) -> None:
+    responder = TestClient(client.app)
+    logged_in(responder, make_user, Role.RESPONDER)
+    created = post_form(
+        responder,
+        "/silences",
+        "/silences",
+        {
+            "kind": "silence",
+            "comment": "Known noise",
+            "matchers": "team=db",
+            "ends_at": "2025-10-22T18:00",
+        },
+    )
+    assert created.status_code == 303  # responders may silence: they carry the pager
+    with container.session_factory() as s:
+        silence_id = s.scalars(select(Silence.id)).one()
+
+    logged_in(client, make_user, Role.VIEWER)
+    page = client.get("/silences")
+    assert "Known noise" in page.text
+    assert 'action="/silences"' not in page.text and '/expire"' not in page.text
+    token = csrf_of(page)
+    refused = client.post(
+        "/silences",
+        data={
+            "comment": "x",
+            "matchers": "a=b",
+            "ends_at": "2025-10-22T18:00",
+            "csrf_token": token,
+        },
+    )
+    assert refused.status_code == 403
+    assert (
+        client.post(f"/silences/{silence_id}/expire", data={"csrf_token": token}).status_code == 403
+    )
+    assert count(container, Silence) == 1
+    assert "Known noise" in client.get("/silences?state=active").text
+
+
 def test_writes_without_the_csrf_token_are_refused(
     client: TestClient, container: Container, make_user
 ) -> None:
@@ -387,12 +430,14 @@ def test_writes_without_the_csrf_token_are_refused(
         ("/integrations", {"kind": "events_v2", "name": "Forged"}),
         (f"/integrations/{integration_id}/rotate-key", {}),
         (f"/integrations/{integration_id}/routing/rules", {"name": "R", "matchers": "a=b"}),
+        ("/silences", {"comment": "x", "matchers": "a=b", "ends_at": "2025-10-22T18:00"}),
         ("/routing/test", {"integration_id": str(integration_id)}),
     ]:
         response = client.post(action, data={**data, "csrf_token": "forged"})
         assert response.status_code == 403, action
         assert "security token" in response.text
     assert count(container, Integration) == 1
+    assert count(container, Silence) == 0
     assert len(rules_of(container, integration_id)) == 1
 
 
@@ -633,6 +678,115 @@ def test_a_rule_of_another_integration_is_not_found_here(
     assert response.status_code == 404
     for path in ("/integrations/999999/routing", "/integrations/abc", "/alerts/0", "/incidents/x"):
         assert client.get(path).status_code == 404, path
+
+
+# --- silences -------------------------------------------------------------------------------
+
+
+def test_a_silence_created_through_the_form_suppresses_the_next_alert(
+    client: TestClient, container: Container, make_user
+) -> None:
+    integration_id, key = make_integration(container, "Datadog")
+    logged_in(client, make_user, Role.RESPONDER)
+    form = client.get("/silences")
+    assert "Starts (UTC)" in form.text and "Ends (UTC)" in form.text
+    assert 'value="2025-10-22T14:00"' in form.text  # now + 2 h, in UTC
+    created = post_form(
+        client,
+        "/silences",
+        "/silences",
+        {
+            "kind": "maintenance",
+            "comment": "Database upgrade",
+            "matchers": 'component="db"\nevent.source=~"db-.*"',
+            "ends_at": "2025-10-22T16:30",
+        },
+    )
+    assert created.status_code == 303, created.text
+    assert created.headers["location"] == "/silences?state=active&saved=created"
+    listed = text_of(client.get(created.headers["location"]))
+    assert "Silence created." in listed and "Database upgrade" in listed
+    assert "Maintenance window" in listed and 'component="db"' in listed
+    assert "22 Oct 2025, 16:30 UTC" in listed
+
+    enqueue(client, key, "db-disk", component="db")
+    enqueue(client, key, "web-down", component="web", source="web-1")
+    silenced, loud = stored_alert(container, "db-disk"), stored_alert(container, "web-down")
+    assert silenced.suppressed and silenced.incident_id is None
+    assert not loud.suppressed and loud.incident_id is not None
+
+    suppressed = text_of(client.get("/alerts?suppressed=yes"))
+    assert "1 alert match the filters." in suppressed and "suppressed" in suppressed
+    detail = text_of(client.get(f"/alerts/{silenced.id}"))
+    assert "Database upgrade" in detail and "but suppressed" in detail
+    assert integration_id
+
+
+def test_a_silence_is_expired_and_listed_as_such(
+    client: TestClient, container: Container, make_user
+) -> None:
+    logged_in(client, make_user, Role.MANAGER)
+    created = post_form(
+        client,
+        "/silences",
+        "/silences",
+        {
+            "kind": "silence",
+            "comment": "Pending one",
+            "matchers": "a=b",
+            "starts_at": "2025-10-23T00:00",
+            "ends_at": "2025-10-23T02:00",
+        },
+    )
+    assert created.headers["location"] == "/silences?state=pending&saved=created"
+    assert "Pending one" in client.get("/silences?state=pending").text
+    assert "Pending one" not in client.get("/silences").text
+    with container.session_factory() as s:
+        silence_id = s.scalars(select(Silence.id)).one()
+    expired = post_form(client, "/silences?state=pending", f"/silences/{silence_id}/expire", {})
+    assert expired.status_code == 303
+    page = text_of(client.get(expired.headers["location"]))
+    assert "Silence expired." in page and "Pending one" in page
+    assert "Pending one" not in client.get("/silences?state=pending").text
+    assert client.get("/silences?state=forever").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"matchers": ""}, "silence-matchers", "Give at least one matcher or a service_id."),
+        ({"comment": " "}, "silence-comment", "This field is required."),
+        ({"ends_at": ""}, "silence-ends_at", "This field is required."),
+        ({"ends_at": "tomorrow"}, "silence-ends_at", "Give a date and time in UTC"),
+        ({"ends_at": "2025-10-22T11:00"}, "silence-ends_at", "is in the past"),
+        (
+            {"starts_at": "2025-10-22T15:00", "ends_at": "2025-10-22T14:00"},
+            "silence-ends_at",
+            "Must be after starts_at.",
+        ),
+        ({"matchers": "team"}, "silence-matchers", "Line 1"),
+    ],
+)
+def test_silence_form_errors_show_by_their_field_and_write_nothing(
+    client: TestClient,
+    container: Container,
+    make_user,
+    data: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    logged_in(client, make_user, Role.RESPONDER)
+    base = {
+        "kind": "silence",
+        "comment": "Noise",
+        "matchers": "team=db",
+        "ends_at": "2025-10-22T18:00",
+    }
+    response = post_form(client, "/silences", "/silences", {**base, **data})
+    assert response.status_code == 422
+    assert message in error_of(response, field)
+    assert '<details class="disclosure disclosure-top" id="create" open>' in response.text
+    assert count(container, Silence) == 0
 
 
 # --- alerts -------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from escalate.web.pages import (
     incidents,
     integrations,
     rules,
+    silences,
 )
 
 
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, accounts, incidents, alerts, integrations, rules):
+    for module in (auth, dashboard, accounts, incidents, alerts, integrations, rules, silences):
         pages.include_router(module.router)
     return pages
