@@ -22,8 +22,9 @@ from escalate.accounts import service as account_service
 from escalate.accounts.schemas import ServiceCreate
 from escalate.alerts import rules as rule_service
 from escalate.alerts import service as alert_service
+from escalate.alerts import silences as silence_service
 from escalate.alerts.models import Alert, Integration, IntegrationKind, RoutingRule, Silence
-from escalate.alerts.schemas import IntegrationCreate, RoutingRuleCreate
+from escalate.alerts.schemas import IntegrationCreate, RoutingRuleCreate, SilenceCreate
 from escalate.auth.models import Role
 from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
@@ -927,7 +928,7 @@ def test_the_alert_page_shows_its_route_payload_and_history_escaped(
     assert f'href="/routing/test?alert={alert.id}"' in response.text
 
 
-# --- incidents ----------------------------------------------------------------------------
+# --- incidents and the dashboard ------------------------------------------------------------
 
 
 def test_incident_pages_list_and_show_their_alerts(
@@ -953,3 +954,44 @@ def test_incident_pages_list_and_show_their_alerts(
     detail = text_of(client.get(f"/incidents/{incident.id}"))
     assert "API latency high" in detail and "API errors" in detail
     assert "2 grouped" in detail and "service=" in detail
+
+
+def test_the_dashboard_raises_the_unrouted_alarm_for_open_unsilenced_alerts_only(
+    client: TestClient, container: Container, make_user
+) -> None:
+    integration_id, key = make_integration(container, "Datadog")
+    logged_in(client, make_user, Role.VIEWER)
+    calm = client.get("/")
+    assert "every open alert reaches someone" in text_of(calm)
+    assert 'class="alarm"' not in calm.text
+
+    enqueue(client, key, "lost-1", summary="Nobody hears this")
+    enqueue(client, key, "lost-2", summary="Nor this")
+    client.post(
+        "/v2/enqueue", json={"routing_key": key, "event_action": "resolve", "dedup_key": "lost-2"}
+    )
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        silence_service.create_silence(
+            s,
+            container.clock,
+            actor=SYSTEM,
+            data=SilenceCreate.model_validate(
+                {
+                    "comment": "known",
+                    "matchers": [{"name": "event.dedup_key", "op": "=", "value": "quiet"}],
+                    "ends_at": "2025-10-23T00:00:00Z",
+                }
+            ),
+        )
+    enqueue(client, key, "quiet", summary="Silenced one")
+    response = client.get("/")
+    assert 'class="alarm"' in response.text
+    page = text_of(response)
+    assert "UNROUTED 1 open alert would page nobody" in page
+    assert "Nobody hears this" in page
+    assert "Nor this" not in page and "Silenced one" not in page
+    alert = stored_alert(container, "lost-1")
+    assert f'href="/alerts/{alert.id}"' in response.text
+    # Both lost alerts grouped into one incident, open while lost-1 is.
+    assert "Triggered incidents 1 open" in page and "Acknowledged incidents 0 open" in page
+    assert integration_id

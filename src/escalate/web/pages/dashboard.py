@@ -1,12 +1,19 @@
-"""The dashboard: how healthy the accounts are, and which ones need attention now."""
+"""The dashboard: alerts nobody would be paged for (the unrouted alarm), open incidents,
+how healthy the accounts are, and which ones need attention now."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Health
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import Alert, AlertStatus
+from escalate.auth.permissions import Actor
+from escalate.incidents import service as incident_service
+from escalate.incidents.models import IncidentStatus
 from escalate.pagination import PageParams
 from escalate.web.deps import SessionDep
 from escalate.web.pages.rendering import render
@@ -16,6 +23,9 @@ from escalate.web.pages.sessions import LoginDep
 router = APIRouter(route_class=PageRoute)
 
 ATTENTION_LIMIT = 10
+UNROUTED_LIMIT = 5
+OPEN_ALERT = (AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED)
+OPEN_INCIDENT = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
 
 @router.get("/")
@@ -32,6 +42,13 @@ def dashboard(request: Request, session: SessionDep, login: LoginDep) -> Respons
         if wanted > 1:
             attention.extend(page.items)
     attention_total = counts[Health.CRITICAL.value] + counts[Health.AT_RISK.value]
+    unrouted_total, unrouted = _open_unrouted(session, login.actor)
+    incidents = {
+        status.value: incident_service.list_incidents(
+            session, actor=login.actor, page=PageParams(limit=1), status=status
+        ).total
+        for status in OPEN_INCIDENT
+    }
     return render(
         request,
         "dashboard.html",
@@ -41,5 +58,27 @@ def dashboard(request: Request, session: SessionDep, login: LoginDep) -> Respons
             "total": sum(counts.values()),
             "attention": attention,
             "attention_more": attention_total - len(attention),
+            "unrouted_total": unrouted_total,
+            "alerts": unrouted,
+            "incidents": incidents,
         },
     )
+
+
+def _open_unrouted(session: Session, actor: Actor) -> tuple[int, list[Alert]]:
+    """The alarm: open alerts that would page nobody and no silence covers. The alerts
+    filter takes one status, so both open ones are asked and the newest kept."""
+    total, newest = 0, []
+    for status in OPEN_ALERT:
+        page = alert_service.list_alerts(
+            session,
+            actor=actor,
+            page=PageParams(limit=UNROUTED_LIMIT),
+            status=status,
+            routed=False,
+            suppressed=False,
+        )
+        total += page.total
+        newest.extend(page.items)
+    newest.sort(key=lambda a: (a.last_seen_at, a.id), reverse=True)
+    return total, newest[:UNROUTED_LIMIT]
