@@ -606,9 +606,14 @@ def list_alerts(
     routed: bool | None = None,
     suppressed: bool | None = None,
 ) -> Page[Alert]:
-    """Alerts, most recently seen first; `service` is a service's name or id."""
+    """Alerts, most recently seen first; `service` is a service's name or id. Their
+    integration, service and incident come loaded: the alerts page shows all three on
+    every row and re-reads the list every few seconds."""
     authorize(actor, Permission.READ)
     stmt = select(Alert).order_by(Alert.last_seen_at.desc(), Alert.id.desc())
+    stmt = stmt.options(
+        selectinload(Alert.integration), selectinload(Alert.service), selectinload(Alert.incident)
+    )
     if dedup_key is not None:
         stmt = stmt.where(Alert.dedup_key == dedup_key)
     if status is not None:
