@@ -9,6 +9,7 @@ from escalate.web.pages import (
     dashboard,
     incidents,
     integrations,
+    route_tester,
     rules,
     silences,
 )
@@ -16,6 +17,16 @@ from escalate.web.pages import (
 
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-    for module in (auth, dashboard, accounts, incidents, alerts, integrations, rules, silences):
+    for module in (
+        auth,
+        dashboard,
+        accounts,
+        incidents,
+        alerts,
+        integrations,
+        rules,
+        route_tester,
+        silences,
+    ):
         pages.include_router(module.router)
     return pages
