@@ -184,3 +184,18 @@ def test_several_matchers_split_on_lines_and_commas_outside_quotes() -> None:
 def test_text_that_is_not_a_matcher_is_refused() -> None:
     with pytest.raises(routing.MatcherSyntaxError, match="not a matcher"):
         routing.parse_matcher_text("team")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['team="db', 'team="db" env="prod"', 'team="db"x'],
+)
+def test_a_quoted_value_must_end_at_its_closing_quote(text: str) -> None:
+    # Leniency here stored values nobody meant (`db" env="prod`) from the CLI and pages.
+    with pytest.raises(routing.MatcherSyntaxError, match="closing quote"):
+        routing.parse_matcher_lines(text)
+
+
+def test_backslashes_other_than_escapes_stay_as_typed() -> None:
+    assert routing.parse_matcher_text(r'host=~"db\.example"')["value"] == r"db\.example"
+    assert routing.parse_matcher_text(r'path="C:\\temp\\"')["value"] == "C:\\temp\\"

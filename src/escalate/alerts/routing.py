@@ -186,6 +186,12 @@ _MATCHER_TEXT = re.compile(
 )
 
 
+# Inside quotes, \" is a quote and \\ a backslash; any other backslash stays as written,
+# so a regex reads as typed ("db\.example").
+_QUOTED_VALUE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPED = re.compile(r'\\(["\\])')
+
+
 class MatcherSyntaxError(ValueError):
     pass
 
@@ -200,8 +206,15 @@ def parse_matcher_text(text: str) -> dict[str, str]:
             'name=~"regex" or name!~"regex"'
         )
     value = found["value"]
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if value.startswith('"'):
+        quoted = _QUOTED_VALUE.fullmatch(value)
+        if quoted is None:
+            # `team="db` or `team="db" env="prod"` would otherwise store a value nobody meant.
+            raise MatcherSyntaxError(
+                f'{text.strip()!r}: a quoted value ends at its closing quote; write \\" for a '
+                "quote inside it, and separate matchers with commas or lines"
+            )
+        value = _ESCAPED.sub(r"\1", quoted.group(1))
     return {"name": found["name"], "op": found["op"], "value": value}
 
 
