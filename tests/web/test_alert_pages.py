@@ -573,18 +573,12 @@ def test_the_tester_takes_a_raw_payload_and_shows_errors_by_their_field(
 @pytest.mark.parametrize(
     ("matchers", "message"),
     [
-        (
-            "team db",
-            "Line 1: write a label, an operator (=, !=, =~ or !~) and a value, as in "
-            'team=~"db|dba".',
-        ),
+        ("team db", "Line 1: 'team db' is not a matcher: write name=value, name!=value,"),
         ('team="db"\nenv=~"(prod"', "Line 2: not a valid regular expression"),
-        (
-            'team="db" env="prod"',
-            "Line 1: unexpected text after the closing quote (one matcher per line).",
-        ),
-        ('team="db', "Line 1: the value has no closing quote."),
-        ("my-label=x", "Line 1: 'my-label' is neither a label name"),
+        ('team="db" env="prod"', "a quoted value ends at its closing quote"),
+        ('team="db', "Line 1: 'team=\"db': a quoted value ends at its closing quote"),
+        ("my-label=x", "Line 1: 'my-label=x' is not a matcher"),
+        ("a=b\nevent.colour=red", "Line 2: 'event.colour' is neither a label name"),
         ("  \n ", "Give at least one matcher"),
     ],
 )

@@ -1,5 +1,6 @@
-"""The matcher and label lines of the pages' forms: what people type, what it means, and
-that what the pages write back reads the same (the edit form shows stored rules)."""
+"""The matcher and label lines of the pages' forms: what people type, what it means, that
+errors name the line, and that what the pages write back reads the same (the edit form
+shows stored rules)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ def test_matchers_read_as_in_alertmanager() -> None:
       env = "production"
     event.severity!=info
     instance!~"db-[0-9]+\\.example"
-    quote="say \\"hi\\"\\\\n"
-    empty=""
+    quote="say \\"hi\\"\\n"
+    empty="", also=~"a,b"
     """
     assert _parsed(text) == [
         ("team", "=~", "db|dba"),
@@ -32,6 +33,7 @@ def test_matchers_read_as_in_alertmanager() -> None:
         ("instance", "!~", "db-[0-9]+\\.example"),  # an unknown escape is kept as typed
         ("quote", "=", 'say "hi"\\n'),
         ("empty", "=", ""),
+        ("also", "=~", "a,b"),  # commas separate matchers, as in the CLI, outside quotes
     ]
     assert lines.parse_matchers("") == []
 
@@ -39,13 +41,13 @@ def test_matchers_read_as_in_alertmanager() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("team", "line 1: write a label, an operator"),
-        ('a=b\n\n"team"="db"', "line 3: write a label"),
-        ('team="db', "line 1: the value has no closing quote"),
-        ('team="db", env="prod"', "line 1: unexpected text after the closing quote"),
+        ("team", "line 1: 'team' is not a matcher"),
+        ('a=b\n\n"team"="db"', "line 3:"),
+        ('team="db', "line 1: 'team=\"db': a quoted value ends at its closing quote"),
+        ('team="db" env="prod"', 'line 1: \'team="db" env="prod"\': a quoted value ends'),
         ("team=~(", "line 1: not a valid regular expression"),
-        ("team-name=x", "line 1: 'team-name' is neither a label name"),
-        ("event.colour=red", "line 1: 'event.colour' is neither a label name"),
+        ("team-name=x", "line 1: 'team-name=x' is not a matcher"),
+        ("a=b\nevent.colour=red", "line 2: 'event.colour' is neither a label name"),
         ("a=b\n" * 201, "at most 200 lines"),
     ],
 )
@@ -67,6 +69,7 @@ def test_labels_are_name_equals_value_lines() -> None:
         ("team", "line 1: write a label as name=value"),
         ("=x", "line 1"),
         ("a=1\na=2", "line 2: label 'a' is given twice"),
+        ('a="x', "line 1: a quoted value ends at its closing quote"),
     ]:
         with pytest.raises(ValidationFailed, match=message):
             lines.parse_labels(text)
@@ -78,7 +81,10 @@ label_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True) | st
 plain_ops = st.sampled_from([MatchOp.EQUAL, MatchOp.NOT_EQUAL])
 
 
-@given(name=label_names, op=plain_ops, value=st.text(max_size=40))
+one_line = st.text(alphabet=st.characters(blacklist_characters="\n\r"), max_size=40)
+
+
+@given(name=label_names, op=plain_ops, value=one_line)
 def test_a_written_matcher_reads_back_the_same(name: str, op: MatchOp, value: str) -> None:
     stored = {"name": name, "op": op.value, "value": value}
     assert _parsed(lines.format_matcher(stored)) == [(name, op.value, value)]
@@ -86,7 +92,7 @@ def test_a_written_matcher_reads_back_the_same(name: str, op: MatchOp, value: st
 
 @given(
     labels=st.dictionaries(
-        st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,20}", fullmatch=True), st.text(max_size=40)
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,20}", fullmatch=True), one_line
     )
 )
 def test_written_labels_read_back_the_same(labels: dict[str, str]) -> None:

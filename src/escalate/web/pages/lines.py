@@ -1,13 +1,12 @@
-"""The text people type for matchers and labels, one per line, and back.
+"""The text people type for matchers and labels, and back.
 
-Matchers are written as in Alertmanager: `name op value`, op one of `=`, `!=`, `=~`, `!~`,
-the value in double quotes (`team=~"db|dba"`) or bare to the end of the line (`env=prod`).
-Inside quotes, `\\"` is a quote, `\\\\` a backslash and `\\n`, `\\r`, `\\t` what they say;
-any other backslash is kept as typed, so regexes read naturally (`host=~"db\\.example"`).
-Labels for the route tester are `name=value` lines, the value optionally quoted.
-
-Errors name the line, so a person can find it; they are ValidationFailed on the form's
-field, which the pages show beside that field."""
+Matchers are read by the domain's parser (alerts.routing.parse_matcher_lines), so the pages
+take what the CLI takes: `name op value` as Alertmanager and amtool write them, op one of
+`=`, `!=`, `=~`, `!~`, the value in double quotes (`team=~"db|dba"`) or bare (`env=prod`),
+one per line or several separated by commas. What the pages add is the line number in
+every error, so a person can find it, and the check of each name and regex on the spot.
+Labels for the route tester are `name=value` lines, the value optionally quoted the same
+way. Errors are ValidationFailed on the form's field, which the pages show beside it."""
 
 from __future__ import annotations
 
@@ -16,42 +15,38 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import ValidationError
 
+from escalate.alerts import routing
 from escalate.alerts.schemas import MatcherIn
 from escalate.errors import ValidationFailed
 from escalate.web.status import validation_errors
 
 MAX_LINES = 200
-OPERATORS = ("=~", "!~", "!=", "=")  # longest first: "=~" must not read as "=" + "~..."
-_HEAD = re.compile(r"\s*(?P<name>[^\s=!~\"]+)\s*(?P<op>=~|!~|!=|=)\s*")
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_QUOTED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 EXAMPLE = 'team=~"db|dba"'
+# As in routing: inside quotes \" is a quote and \\ a backslash; other backslashes stay.
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_ESCAPED = re.compile(r'\\(["\\])')
 
 
 def parse_matchers(text: str, *, field: str = "matchers") -> list[MatcherIn]:
-    """Matchers from lines; blank lines are skipped."""
+    """Matchers from the lines of a textarea; blank lines are skipped."""
     matchers = []
     for number, line in _lines(text, field):
-        head = _HEAD.match(line)
-        if head is None:
-            raise ValidationFailed(
-                f"line {number}: write a label, an operator (=, !=, =~ or !~) and a value, "
-                f"as in {EXAMPLE}",
-                field=field,
-            )
-        value = _value(line[head.end() :], number, field)
         try:
-            matchers.append(
-                MatcherIn.model_validate({"name": head["name"], "op": head["op"], "value": value})
-            )
-        except ValidationError as exc:
-            [first, *_] = validation_errors([dict(e) for e in exc.errors()])
-            raise ValidationFailed(f"line {number}: {first['message']}", field=field) from None
+            found = routing.parse_matcher_lines(line)
+        except routing.MatcherSyntaxError as exc:
+            raise ValidationFailed(f"line {number}: {exc}", field=field) from None
+        for raw in found:
+            try:
+                matchers.append(MatcherIn.model_validate(raw))
+            except ValidationError as exc:
+                [first, *_] = validation_errors([dict(e) for e in exc.errors()])
+                raise ValidationFailed(f"line {number}: {first['message']}", field=field) from None
     return matchers
 
 
 def format_matcher(matcher: Mapping[str, str]) -> str:
-    """One stored matcher as a line that parse_matchers reads back to the same matcher."""
+    """A stored matcher as a line parse_matchers reads back to the same matcher (a value
+    with a line break cannot be typed on one line; the API takes those)."""
     return f'{matcher["name"]}{matcher["op"]}"{quote(matcher["value"])}"'
 
 
@@ -71,23 +66,22 @@ def parse_labels(text: str, *, field: str = "labels") -> dict[str, str]:
             )
         if name in labels:
             raise ValidationFailed(f"line {number}: label {name!r} is given twice", field=field)
-        labels[name] = _value(rest, number, field)
+        labels[name] = _label_value(rest, number, field)
     return labels
 
 
 def format_labels(labels: Mapping[str, object]) -> str:
     """Labels as lines that parse_labels reads back; values are quoted only when needed."""
-    lines = []
+    out = []
     for name, raw in labels.items():
         value = raw if isinstance(raw, str) else "" if raw is None else str(raw)
         plain = value == value.strip() and not value.startswith('"')
-        plain = plain and not any(ch in _QUOTED for ch in value)
-        lines.append(f"{name}={value}" if plain else f'{name}="{quote(value)}"')
-    return "\n".join(lines)
+        out.append(f"{name}={value}" if plain else f'{name}="{quote(value)}"')
+    return "\n".join(out)
 
 
 def quote(value: str) -> str:
-    return "".join(_QUOTED.get(ch, ch) for ch in value)
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _lines(text: str, field: str) -> list[tuple[int, str]]:
@@ -103,29 +97,13 @@ def _lines(text: str, field: str) -> list[tuple[int, str]]:
     return numbered
 
 
-def _value(rest: str, number: int, field: str) -> str:
-    """A bare value (trimmed) or a double-quoted one (unescaped); nothing may follow the
-    closing quote."""
+def _label_value(rest: str, number: int, field: str) -> str:
     rest = rest.strip()
     if not rest.startswith('"'):
         return rest
-    out: list[str] = []
-    i = 1
-    while i < len(rest):
-        ch = rest[i]
-        if ch == "\\" and i + 1 < len(rest):
-            nxt = rest[i + 1]
-            out.append(_ESCAPES.get(nxt, "\\" + nxt))
-            i += 2
-            continue
-        if ch == '"':
-            if rest[i + 1 :].strip():
-                raise ValidationFailed(
-                    f"line {number}: unexpected text after the closing quote "
-                    f"(one matcher per line)",
-                    field=field,
-                )
-            return "".join(out)
-        out.append(ch)
-        i += 1
-    raise ValidationFailed(f"line {number}: the value has no closing quote", field=field)
+    quoted = _QUOTED.fullmatch(rest)
+    if quoted is None:
+        raise ValidationFailed(
+            f"line {number}: a quoted value ends at its closing quote", field=field
+        )
+    return _ESCAPED.sub(r"\1", quoted.group(1))
