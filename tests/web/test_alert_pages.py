@@ -711,7 +711,7 @@ def test_a_silence_created_through_the_form_suppresses_the_next_alert(
     assert not loud.suppressed and loud.incident_id is not None
 
     suppressed = text_of(client.get("/alerts?suppressed=yes"))
-    assert "1 alert match the filters." in suppressed and "suppressed" in suppressed
+    assert "1 alert matches the filters." in suppressed and "suppressed" in suppressed
     detail = text_of(client.get(f"/alerts/{silenced.id}"))
     assert "Database upgrade" in detail and "but suppressed" in detail
     assert integration_id
@@ -753,7 +753,7 @@ def test_a_silence_is_expired_and_listed_as_such(
         ({"comment": " "}, "silence-comment", "This field is required."),
         ({"ends_at": ""}, "silence-ends_at", "This field is required."),
         ({"ends_at": "tomorrow"}, "silence-ends_at", "Give a date and time in UTC"),
-        ({"ends_at": "2025-10-22T11:00"}, "silence-ends_at", "is in the past"),
+        ({"ends_at": "2025-10-22T11:00"}, "silence-ends_at", "Is in the past"),
         (
             {"starts_at": "2025-10-22T15:00", "ends_at": "2025-10-22T14:00"},
             "silence-ends_at",
