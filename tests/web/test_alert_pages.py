@@ -30,6 +30,7 @@ from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
 from escalate.db import transaction
 from escalate.incidents.models import Incident
+from escalate.smtp import inbound
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "alertmanager"
 AMTOOL = "/usr/bin/amtool"
@@ -200,6 +201,51 @@ def test_an_events_v2_integration_shows_a_curl_example_that_works(
     answer = client.post("/v2/enqueue", json=event)
     assert answer.status_code == 202, answer.text
     assert stored_alert(container, event["dedup_key"]).summary == "Disk full on db-1"
+
+
+def test_a_generic_integration_shows_a_curl_example_that_works(
+    client: TestClient, container: Container, make_user
+) -> None:
+    logged_in(client, make_user, Role.MANAGER)
+    response = post_form(
+        client, "/integrations", "/integrations", {"kind": "generic", "name": "Cron jobs"}
+    )
+    assert response.status_code == 201
+    page = html.unescape(response.text)
+    [key] = set(KEY_RE.findall(page))
+    assert "curl -X POST http://testserver/api/v1/ingest/generic \\" in page
+    assert f"-H 'Authorization: Bearer {key}'" in page
+    body = re.search(r"-d '(\{.*?\})'", page)
+    assert body, "no JSON body in the example"
+    event = json.loads(body.group(1))
+    url = "http://testserver/api/v1/ingest/generic"
+    answer = client.post(url, json=event, headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 202, answer.text
+    assert stored_alert(container, event["dedup_key"]).summary == event["title"]
+
+
+def test_an_email_integration_shows_the_address_to_send_to(
+    client: TestClient, container: Container, make_user
+) -> None:
+    logged_in(client, make_user, Role.MANAGER)
+    response = post_form(
+        client, "/integrations", "/integrations", {"kind": "email", "name": "Legacy NMS"}
+    )
+    assert response.status_code == 201
+    [key] = set(KEY_RE.findall(response.text))
+    address = f"{key}@testserver"
+    assert f'value="{address}"' in response.text
+    assert inbound.recipient_key(address) == (key, "testserver")  # what the listener reads
+    assert "run escalate serve with ESCALATE_SMTP_INBOUND_PORT set" in text_of(response)
+
+    container.settings.smtp_inbound_port = 2525
+    container.settings.smtp_inbound_domain = "alerts.example.com"
+    with container.session_factory() as s:
+        integration_id = s.scalars(select(Integration.id)).one()
+    detail = client.get(f"/integrations/{integration_id}")
+    assert 'value="<integration key>@alerts.example.com"' in html.unescape(detail.text)
+    assert "takes alert mail at 127.0.0.1:2525" in text_of(detail)
+    assert key not in detail.text
 
 
 @pytest.mark.alertmanager

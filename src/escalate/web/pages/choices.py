@@ -19,8 +19,14 @@ KIND_LABELS = {
     IntegrationKind.GENERIC.value: "Generic JSON",
     IntegrationKind.EMAIL.value: "Email",
 }
-# Kinds a person can set up from the pages: those with a door that receives them.
-CREATABLE_KINDS = (IntegrationKind.ALERTMANAGER, IntegrationKind.EVENTS_V2)
+# Kinds a person can set up from the pages: those with a door that receives them (all, now
+# that generic JSON and e-mail have theirs).
+CREATABLE_KINDS = (
+    IntegrationKind.ALERTMANAGER,
+    IntegrationKind.EVENTS_V2,
+    IntegrationKind.GENERIC,
+    IntegrationKind.EMAIL,
+)
 
 ALERT_SEVERITIES: Options = [(s.value, s.value.capitalize()) for s in Severity]
 INCIDENT_SEVERITIES: Options = [(s.value, s.value) for s in IncidentSeverity]

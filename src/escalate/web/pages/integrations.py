@@ -3,8 +3,6 @@ integration's page with its settings, key rotation and the events it refused."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +18,7 @@ from escalate.auth.permissions import Permission, authorize
 from escalate.pagination import PageParams
 from escalate.settings import Settings
 from escalate.web.deps import ContainerDep, SessionDep
-from escalate.web.pages import choices, forms, listing
+from escalate.web.pages import choices, forms, listing, setup
 from escalate.web.pages.forms import FormState
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute
@@ -28,101 +26,9 @@ from escalate.web.pages.sessions import FormDep, FormLoginDep, Login, LoginDep
 
 router = APIRouter(route_class=PageRoute)
 
-KEY_PLACEHOLDER = "<integration key>"
-# The doors' paths (web.api.ingest); the pages do not import the API, and a test posts to
-# the URLs shown here, so the two cannot drift apart unnoticed.
-ALERTMANAGER = "/api/v1/ingest/alertmanager"
-ENQUEUE = "/v2/enqueue"
 ERRORS_PREFIX = "errors_"
 ERRORS_LIMIT = 10
 SAVED_NOTICES = {"settings": "Settings saved."}
-
-
-# --- how to point a tool at an integration ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Snippet:
-    title: str
-    text: str
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Where a tool sends events, and ready-to-paste configuration, with the key in it when
-    it is being shown and the placeholder otherwise."""
-
-    url: str | None
-    snippets: list[Snippet]
-    note: str = ""
-
-
-def setup_for(kind: str, base_url: str, key: str | None) -> Setup:
-    base = base_url.rstrip("/")
-    secret = key or KEY_PLACEHOLDER
-    if kind == IntegrationKind.ALERTMANAGER:
-        url = base + ALERTMANAGER
-        return Setup(
-            url=url,
-            snippets=[
-                Snippet(
-                    "alertmanager.yml",
-                    _alertmanager_receiver(url, auth=secret),
-                    "Add the receiver and send a route to it. The key travels as a bearer "
-                    "token, out of URLs and access logs.",
-                ),
-                Snippet(
-                    "alertmanager.yml, key in the path",
-                    _alertmanager_receiver(f"{url}/{secret}", auth=None),
-                    "For setups that cannot send an Authorization header. The URL is then "
-                    "the secret: keep it out of shared configuration.",
-                ),
-            ],
-        )
-    if kind == IntegrationKind.EVENTS_V2:
-        url = base + ENQUEUE
-        event = {
-            "routing_key": secret,
-            "event_action": "trigger",
-            "dedup_key": "disk-full/db-1",
-            "payload": {"summary": "Disk full on db-1", "source": "db-1", "severity": "critical"},
-        }
-        curl = (
-            f"curl -X POST {url} \\\n"
-            "  -H 'Content-Type: application/json' \\\n"
-            f"  -d '{json.dumps(event)}'"
-        )
-        return Setup(
-            url=url,
-            snippets=[
-                Snippet(
-                    "A PagerDuty Events API v2 client",
-                    curl,
-                    f"Any PagerDuty Events v2 client works: set its events base URL to {base} "
-                    "and its routing key to the integration key. Send event_action "
-                    "acknowledge or resolve with the same dedup_key to move the alert.",
-                )
-            ],
-        )
-    return Setup(url=None, snippets=[], note=f"Escalate has no door for {kind} events yet.")
-
-
-def _alertmanager_receiver(url: str, *, auth: str | None) -> str:
-    lines = [
-        "receivers:",
-        "  - name: escalate",
-        "    webhook_configs:",
-        f"      - url: {url}",
-        "        send_resolved: true",
-    ]
-    if auth is not None:
-        lines += [
-            "        http_config:",
-            "          authorization:",
-            f"            credentials: {auth}",
-        ]
-    return "\n".join(lines)
 
 
 # --- the list and creating one ------------------------------------------------------------
@@ -320,7 +226,7 @@ def _detail_page(
             "integration": integration,
             "kind_label": choices.KIND_LABELS.get(integration.kind, integration.kind),
             "key": key,
-            "setup": setup_for(integration.kind, settings.base_url, key),
+            "setup": setup.setup_for(integration.kind, settings, key),
             "notice": notice,
             "settings_form": form,
             "services": choices.services(session, login.actor),
