@@ -557,3 +557,28 @@ def test_the_route_tester_reads_a_generic_body_through_the_integrations_mapping(
         json={"integration": "Webhook", "payload": {"labels": {"team": "database"}}},
     )
     assert untitled.status_code == 422 and untitled.json()["field"].startswith("payload")
+
+
+def test_the_default_service_and_the_catch_alls_service_are_one_setting(
+    client: TestClient, admin_headers, make_integration, make_service
+) -> None:
+    first, second = make_service("Production API"), make_service("Billing")
+    integration_id, key = make_integration()
+    changed = client.patch(
+        f"/api/v1/integrations/{integration_id}",
+        headers=admin_headers,
+        json={"default_service_id": first},
+    )
+    assert changed.status_code == 200, changed.text
+    rules_url = f"/api/v1/integrations/{integration_id}/routing-rules"
+    [catch_all] = client.get(rules_url, headers=admin_headers).json()["items"]
+    assert catch_all["service_id"] == first
+    alert = _alert(client, admin_headers, _send(client, key, am_body())["alert_id"])
+    assert alert["service_id"] == first
+    client.patch(
+        f"/api/v1/routing-rules/{catch_all['id']}",
+        headers=admin_headers,
+        json={"service_id": second},
+    )
+    integration = client.get(f"/api/v1/integrations/{integration_id}", headers=admin_headers)
+    assert integration.json()["default_service_id"] == second

@@ -69,6 +69,9 @@ def update_integration(
         changes["grouping_labels"] = list(data.grouping_labels or [])
     for field, value in changes.items():
         setattr(integration, field, value)
+    if "default_service_id" in changes:
+        # The default service is where the catch-all sends alerts: one value, two views.
+        _catch_all(session, integration.id).service_id = changes["default_service_id"]
     session.flush()
     return integration
 
@@ -144,6 +147,8 @@ def update_rule(
     _require_service(session, changes.get("service_id"))
     for field, value in changes.items():
         setattr(rule, field, value)
+    if rule.is_catch_all and "service_id" in changes:
+        rule.integration.default_service_id = changes["service_id"]
     session.flush()
     return rule
 
@@ -185,6 +190,10 @@ def reorder_rules(
 def _ordered_rules(session: Session, integration_id: int) -> list[RoutingRule]:
     """The rules but the catch-all, in order."""
     return [r for r in alert_service.rules_of(session, integration_id) if not r.is_catch_all]
+
+
+def _catch_all(session: Session, integration_id: int) -> RoutingRule:
+    return next(r for r in alert_service.rules_of(session, integration_id) if r.is_catch_all)
 
 
 def _renumber(ordered: list[RoutingRule]) -> None:
