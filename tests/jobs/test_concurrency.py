@@ -81,9 +81,9 @@ def test_two_worker_threads_drain_the_queue_exactly_once(container: Container) -
 
     effects = read_effects(container.engine)
     assert_each_ran_once(container.session_factory, effects, ids)
+    # How the 300 split between the two is up to the scheduler (on a loaded machine one
+    # thread may take them all); what must hold is that together they ran each once.
     assert done["a"] + done["b"] == 300
-    assert done["a"] > 0
-    assert done["b"] > 0
 
 
 Process = subprocess.Popen[str]
