@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/escalate serve --host $(HOST) --port $(PORT) --demo-hint
 
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
