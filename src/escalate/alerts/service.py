@@ -3,13 +3,14 @@ Functions flush, never commit; the caller owns the transaction."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -345,15 +346,16 @@ def _apply(
     else:
         outcome = _resolve(session, now, integration, event.dedup_key)
     session.execute(
-        insert(AlertEvent).values(
-            alert_id=outcome.alert_id,
-            integration_id=integration.id,
-            dedup_key=event.dedup_key,
-            at=now,
-            action=outcome.action,
-            source=integration.kind,
-            applied=outcome.applied,
-        )
+        _EVENT_INSERT,
+        {
+            "alert_id": outcome.alert_id,
+            "integration_id": integration.id,
+            "dedup_key": event.dedup_key,
+            "at": now,
+            "action": outcome.action,
+            "source": integration.kind,
+            "applied": outcome.applied,
+        },
     )
     return outcome
 
@@ -372,6 +374,30 @@ def _trigger(
         return Outcome(event.dedup_key, reopened, AlertAction.REOPEN, applied=True)
     _place(session, clock, integration, event, alert_id)
     return Outcome(event.dedup_key, alert_id, AlertAction.TRIGGER, applied=True)
+
+
+# The hot statements are built once and run with parameters: building one per event (ORM
+# .values() coercion, the upsert's `excluded` columns, a fresh cache key) cost several
+# times more than running it. On the table, not the class, so no ORM bulk path runs.
+_EVENT_INSERT = insert(cast(Table, AlertEvent.__table__))
+_LATEST = ("severity", "summary", "source", "labels", "details", "links", "payload")
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT a new open alert, or count + 1 on the open one with its key."""
+    table = cast(Table, Alert.__table__)
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    # A repeat shows the latest content; status, first sight, route and history stay.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["integration_id", "open_key"],
+        set_={
+            "count": table.c.count + 1,
+            "last_seen_at": stmt.excluded.last_seen_at,
+            **{name: stmt.excluded[name] for name in _LATEST},
+        },
+    )
+    return stmt.returning(table.c.id, table.c.count)
 
 
 def _upsert_open_alert(
@@ -399,19 +425,8 @@ def _upsert_open_alert(
         "suppressed": False,
         "reopen_count": 0,
     }
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Alert).values(**values)
-    # A repeat shows the latest content; status, first sight, route and history stay.
-    latest = ("severity", "summary", "source", "labels", "details", "links", "payload")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["integration_id", "open_key"],
-        set_={
-            "count": Alert.count + 1,
-            "last_seen_at": stmt.excluded.last_seen_at,
-            **{name: stmt.excluded[name] for name in latest},
-        },
-    )
-    alert_id, count = session.execute(stmt.returning(Alert.id, Alert.count)).one()
+    statement = _upsert_statement(session.get_bind().dialect.name)
+    alert_id, count = session.execute(statement, values).one()
     return alert_id, count == 1
 
 
