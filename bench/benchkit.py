@@ -81,3 +81,26 @@ def pct(values: Sequence[float], q: int) -> float:
     if len(values) < 2:
         return float("nan")
     return statistics.quantiles(values, n=100)[q - 1] * 1000
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user + system) used so far by these processes and their children still
+    running (Linux /proc; 0 elsewhere): what a server spends, whatever else loads the
+    machine, which makes it the steadier figure on a shared machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    wanted = set(pids)
+    grew = True
+    while grew:
+        children = {pid for pid, (parent, _) in stats.items() if parent in wanted}
+        grew = not children <= wanted
+        wanted |= children
+    return sum(seconds for pid, (_, seconds) in stats.items() if pid in wanted)

@@ -15,6 +15,10 @@ next event as soon as the previous one is answered. The client is a minimal keep
 HTTP/1.1 writer on asyncio, so that the load generator takes as little as possible of the
 machine's two cores (httpx would take about as much CPU per request as the server).
 
+"cpu ms/ev" is the CPU time the server process(es) spent per accepted event (warm-up
+included, the database server's own not): the figure that moves least when something
+else loads the machine.
+
 After each workload the database is read directly: every event answered 2xx must be there
 (one alert event row per accepted event, the alerts' counts summing to the accepted
 triggers, one alert per distinct key). Figures, never assertions."""
@@ -37,7 +41,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchkit import DEFAULT_PG_URL, ESCALATE, free_port, pct, postgres_database, serve
+from benchkit import (
+    DEFAULT_PG_URL,
+    ESCALATE,
+    cpu_seconds,
+    free_port,
+    pct,
+    postgres_database,
+    serve,
+)
 from sqlalchemy import create_engine, text
 
 from escalate import bootstrap, migrate
@@ -297,7 +309,9 @@ def bench_engine(label: str, url: str, args: argparse.Namespace) -> None:
     try:
         for kind, (name, build) in workloads.items():
             keys = Keys(f"{kind}-{uuid.uuid4().hex[:6]}", args.repeat, random.Random(7))
+            cpu_before = cpu_seconds([proc.pid for proc in procs])
             tally = run_load(ports, args.clients, args.seconds, keys, build)
+            cpu_ms = (cpu_seconds([proc.pid for proc in procs]) - cpu_before) * 1000
             answered_2xx = len(tally.latencies) - tally.errors
             events, alerts, counts = stored(url, f"bench-{kind}")
             lost = max(0, tally.accepted - events) + max(0, tally.accepted - counts)
@@ -306,8 +320,8 @@ def bench_engine(label: str, url: str, args: argparse.Namespace) -> None:
             print(
                 f"{label:<11} {name:<13} {answered_2xx / args.seconds:>9.0f} "
                 f"{pct(tally.latencies, 50):>8.1f} {pct(tally.latencies, 99):>8.1f} "
-                f"{tally.errors:>7} {tally.accepted:>9} {events:>9} {alerts:>7} {counts:>9} "
-                f"{verdict:>6}",
+                f"{cpu_ms / max(1, tally.accepted):>9.2f} {tally.errors:>7} {tally.accepted:>9} "
+                f"{events:>9} {alerts:>7} {counts:>9} {verdict:>6}",
                 flush=True,
             )
             for sample in tally.error_samples:
@@ -339,8 +353,8 @@ def main() -> None:
     )
     print(
         f"{'engine':<11} {'workload':<13} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>7} {'accepted':>9} {'stored':>9} {'alerts':>7} {'sum count':>9} "
-        f"{'lost':>6}"
+        f"{'cpu ms/ev':>9} {'errors':>7} {'accepted':>9} {'stored':>9} {'alerts':>7} "
+        f"{'sum count':>9} {'lost':>6}"
     )
     if args.engine in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
