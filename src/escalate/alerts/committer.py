@@ -1,0 +1,257 @@
+"""Group commit: many requests' writes in one transaction, each answered after it commits.
+
+A commit is the cost that remains once the ingest path is a few SQL statements. SQLite has
+one writer: requests that each open their own write transaction queue at BEGIN IMMEDIATE
+in SQLite's busy handler, which sleeps in steps of up to 100 ms (the seconds-long p99 of
+the ingest bench before this module). PostgreSQL waits for a WAL flush at every commit.
+
+So one thread, the committer, owns the ingest path's transactions. A request hands it a
+unit of work (a function of a session) and waits. The committer takes every request that
+is waiting, up to `max_batch`, and applies them in ONE transaction, commits, and only then
+answers all of them: a 2xx still means the event is durable. While a batch commits, the
+next one gathers, so the busier the server, the more requests share a commit.
+
+One failing request must not sink the others. Each request could run inside a SAVEPOINT
+of its own, but through the ORM a SAVEPOINT and its RELEASE cost about as much as the
+ingest statements themselves (a new savepoint name per request means a statement compiled
+each time), for failures that are rare: a key rotated a moment ago, a broken database.
+So a batch is first applied without savepoints; if a request's work raises, the whole
+transaction is rolled back and the batch applied again with a SAVEPOINT per request: the
+failing one is rolled back to its savepoint and gets its own exception, nothing of it is
+written, and the others are committed. Hence the one rule for work: it may run twice, so
+it must have no effect outside the session it is given.
+
+If BEGIN or the commit fails, every request of the batch gets that error. The committer
+thread never runs two requests' work at once, so work needs no locking, but it must be
+quick: everyone in the batch waits for the slowest.
+
+Requests are applied in the order of their `order` argument (ties in arrival order). On
+PostgreSQL, committers of several server processes run batches at the same time; when
+every batch takes its row locks in one global order (the ingest routes pass the
+integration and dedup key), two batches cannot deadlock on them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from escalate.clock import Clock
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+Work = Callable[[Session], T]
+
+DEFAULT_MAX_BATCH = 256
+
+
+@dataclass(eq=False)
+class _Request(Generic[T]):
+    work: Work[T]
+    order: str
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[T]
+
+
+@dataclass
+class _Settled:
+    request: _Request[Any]
+    value: Any = None
+    error: BaseException | None = None
+
+
+class _WorkFailed(Exception):
+    """A request's work raised in a pass without savepoints."""
+
+
+@dataclass
+class CommitterStats:
+    """Counters for /metrics and the bench: how many requests shared how many commits."""
+
+    batches: int = 0
+    isolated_batches: int = 0  # applied again with a savepoint per request
+    requests: int = 0
+    failed_requests: int = 0
+    failed_batches: int = 0
+    largest_batch: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class Committer:
+    """One thread that applies units of work in shared transactions (see the module doc).
+
+    `await committer.run(work)` from any event loop; the thread starts on first use and
+    `close()` stops it after the requests already handed in."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        name: str = "escalate-committer",
+    ) -> None:
+        self._factory = session_factory
+        self._clock = clock
+        self.max_batch = max_batch
+        self.name = name
+        self.stats = CommitterStats()
+        # Each thread has its own queue, so a thread that is closing never takes work
+        # handed to its successor.
+        self._queue: queue.SimpleQueue[_Request[Any] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+
+    async def run(self, work: Work[T], *, order: str = "") -> T:
+        """Apply `work` in the next batch; its result once the batch is committed, or the
+        exception it raised (then nothing it wrote is kept), or the commit's error. `work`
+        may run twice (see the module doc): nothing in it may act outside its session."""
+        return await self.submit(work, order=order)
+
+    def submit(self, work: Work[T], *, order: str = "") -> asyncio.Future[T]:
+        """Hand in `work` now (from a coroutine of the running loop) and return the future
+        `run` awaits. Requests handed in while the thread is busy with a batch share the
+        next one."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        with self._lifecycle:
+            self._start_locked()
+            self._queue.put(_Request(work, order, loop, future))
+        return future
+
+    def start(self) -> None:
+        """Start the thread now (it also starts on first use)."""
+        with self._lifecycle:
+            self._start_locked()
+
+    def close(self) -> None:
+        """Apply what was handed in so far, then stop the thread. A later `run` starts a
+        new one (an app that is started again, as in tests, keeps working)."""
+        with self._lifecycle:
+            thread, self._thread = self._thread, None
+            if thread is None:
+                return
+            self._queue.put(None)
+        thread.join()
+
+    def _start_locked(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(
+                target=self._serve, args=(self._queue,), name=self.name, daemon=True
+            )
+            self._thread.start()
+
+    # --- the committer thread ------------------------------------------------------------
+
+    def _serve(self, requests: queue.SimpleQueue[_Request[Any] | None]) -> None:
+        while True:
+            first = requests.get()
+            if first is None:
+                return
+            batch = [first]
+            stopping = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = requests.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            try:
+                settled = self._apply(batch)
+            except BaseException as exc:  # not even an error of ours: answer, then die
+                _settle([_Settled(request, error=exc) for request in batch])
+                raise
+            _settle(settled)
+            if stopping:
+                return
+
+    def _apply(self, batch: list[_Request[Any]]) -> list[_Settled]:
+        batch.sort(key=lambda request: request.order)  # stable: ties keep arrival order
+        settled: list[_Settled] = []
+        isolated = False
+        try:
+            try:
+                self._pass(batch, settled, isolated=False)
+            except _WorkFailed:
+                isolated = True
+                settled.clear()
+                self._pass(batch, settled, isolated=True)
+        except Exception as exc:
+            # BEGIN or COMMIT failed: nothing of the batch is stored. A request that failed
+            # on its own keeps its own, more telling, error.
+            log.exception("a batch of %d request(s) was rolled back", len(batch))
+            own = {id(item.request): item for item in settled if item.error is not None}
+            settled = [own.get(id(r)) or _Settled(r, error=exc) for r in batch]
+            self._count(settled, isolated=isolated, failed_batch=True)
+            return settled
+        self._count(settled, isolated=isolated, failed_batch=False)
+        return settled
+
+    def _pass(self, batch: list[_Request[Any]], settled: list[_Settled], *, isolated: bool) -> None:
+        """Apply the batch in one transaction and commit it, noting each request's result
+        in `settled`. Not `isolated`: the first failing work rolls everything back and
+        raises _WorkFailed. `isolated`: each request in a SAVEPOINT of its own."""
+        session = self._factory()
+        session.info["clock"] = self._clock
+        try:
+            with session.begin():
+                for request in batch:
+                    if isolated:
+                        try:
+                            with session.begin_nested():
+                                value = request.work(session)
+                        except Exception as exc:
+                            settled.append(_Settled(request, error=exc))
+                            continue
+                    else:
+                        try:
+                            value = request.work(session)
+                            session.flush()  # a failing flush is this request's failure
+                        except Exception as exc:
+                            raise _WorkFailed from exc
+                    settled.append(_Settled(request, value=value))
+        finally:
+            session.close()
+
+    def _count(self, settled: list[_Settled], *, isolated: bool, failed_batch: bool) -> None:
+        stats = self.stats
+        with stats.lock:
+            stats.batches += 1
+            stats.isolated_batches += isolated
+            stats.requests += len(settled)
+            stats.failed_requests += sum(item.error is not None for item in settled)
+            stats.failed_batches += failed_batch
+            stats.largest_batch = max(stats.largest_batch, len(settled))
+
+
+def _settle(settled: list[_Settled]) -> None:
+    """Answer every request, with one wake-up per event loop rather than one per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
+    for item in settled:
+        by_loop.setdefault(item.request.loop, []).append(item)
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: list[_Settled]) -> None:
+    for item in items:
+        future = item.request.future
+        if future.done():  # the waiting request was cancelled (its client went away)
+            continue
+        if item.error is not None:
+            future.set_exception(item.error)
+        else:
+            future.set_result(item.value)
