@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from escalate import __version__
+from escalate.alerts.cache import IntegrationCache
+from escalate.alerts.committer import Committer
 from escalate.bootstrap import Container
 from escalate.db import read_only_session
 from escalate.errors import ValidationFailed
@@ -32,6 +34,9 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     if problem:
         raise ValidationFailed(problem, field="ESCALATE_SECRET_KEY")
 
+    # The ingest path's writes share transactions (see alerts.committer).
+    committer = Committer(container.session_factory, container.clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background is not None:
@@ -39,6 +44,7 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
         try:
             yield
         finally:
+            committer.close()
             if background is not None:
                 background.stop()
 
@@ -53,6 +59,8 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.committer = committer
+    app.state.integrations = IntegrationCache()
     app.state.metrics = Metrics(lambda: _queue_stats(container))
 
     problems.install(app)

@@ -1,11 +1,17 @@
 """The doors monitoring tools send alerts through. They authenticate by integration key,
-not by staff token, and own their transaction: the event is committed before the 2xx goes
-back, and a refused event is answered 4xx and noted in the inbound-errors log (in a
-transaction of its own, after the refused one is rolled back)."""
+not by staff token. Their writes go through the committer (alerts.committer), which shares
+one transaction among many requests and answers each after the commit: the event is
+committed before the 2xx goes back. A refused event is answered 4xx and noted in the
+inbound-errors log (in a unit of work of its own, after the refused one is rolled back).
+
+The routes are async: what they do before the write (read the body, find the integration
+in memory, validate, map) is CPU work with nothing to wait for, and the write waits on the
+committer without holding a thread."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,20 +19,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from escalate.alerts import generic
+from escalate.alerts import generic, mapping
 from escalate.alerts import service as alert_service
+from escalate.alerts.cache import IntegrationCache, KnownIntegration
+from escalate.alerts.committer import Committer
 from escalate.alerts.models import Integration, IntegrationKind
 from escalate.alerts.schemas import AlertmanagerWebhook, EventV2
 from escalate.auth import service as auth_service
 from escalate.bootstrap import Container
-from escalate.db import transaction
+from escalate.db import read_only_session
 from escalate.errors import NotAuthenticated
 from escalate.web.deps import BearerDep, ContainerDep
 from escalate.web.problems import problem
+from escalate.web.responses import FastJSONResponse
 from escalate.web.status import validation_errors
 
 INGEST_MAX_BYTES = 512 * 1024
+UNKNOWN_KEY = "unknown or disabled integration key"
 ALERTMANAGER = "/api/v1/ingest/alertmanager"
 GENERIC = "/api/v1/ingest/generic"
 ENQUEUE = "/v2/enqueue"
@@ -96,7 +107,37 @@ def _invalid(exc: ValidationError) -> Refusal:
     return Refusal(422, "Invalid input", summary, field=items[0]["field"], errors=items)
 
 
-def _record(
+def _committer(request: Request) -> Committer:
+    committer: Committer = request.app.state.committer
+    return committer
+
+
+def _integrations(request: Request) -> IntegrationCache:
+    cache: IntegrationCache = request.app.state.integrations
+    return cache
+
+
+Ingest = Callable[[Session, Integration], list[alert_service.Outcome]]
+
+
+async def _store(
+    request: Request, known: KnownIntegration, ingest: Ingest, *, stale: Refusal, dedup_key: str
+) -> list[alert_service.Outcome]:
+    """Run `ingest` in the committer's next batch, with the integration row as it is in
+    that transaction; raise `stale` instead if the key no longer opens it. Requests go in
+    their batch by integration and dedup key (see alerts.committer)."""
+
+    def work(session: Session) -> list[alert_service.Outcome]:
+        integration = _integrations(request).verify(session, known)
+        if integration is None:
+            raise stale
+        return ingest(session, integration)
+
+    order = f"{known.id:012d}/{dedup_key}"
+    return await _committer(request).run(work, order=order)
+
+
+async def _record(
     container: Container,
     request: Request,
     refusal: Refusal,
@@ -105,7 +146,7 @@ def _record(
     body: bytes,
     key: str | None = None,
 ) -> None:
-    with transaction(container.session_factory, clock=container.clock) as session:
+    def work(session: Session) -> None:
         integration_id = refusal.integration_id
         if integration_id is None and key:
             integration_id = alert_service.integration_id_for_key(session, key=key)
@@ -120,6 +161,8 @@ def _record(
             remote_addr=request.client.host if request.client else None,
             hide=(key,) if key else (),
         )
+
+    await _committer(request).run(work)
 
 
 # --- Prometheus Alertmanager -----------------------------------------------------------
@@ -138,48 +181,61 @@ _WEBHOOK_BODY = _body_doc(
 
 
 @router.post("/alertmanager/{key}", status_code=202, openapi_extra=_WEBHOOK_BODY)
-def alertmanager_by_path(
+async def alertmanager_by_path(
     key: str, request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
 ) -> JSONResponse:
     """Prometheus Alertmanager webhook (version 4), the integration key in the path."""
     staff = bearer.credentials.strip() if bearer else None
-    return _alertmanager(container, request, body, key=key.strip(), staff_token=staff)
+    return await _alertmanager(container, request, body, key=key.strip(), staff_token=staff)
 
 
 @router.post("/alertmanager", status_code=202, openapi_extra=_WEBHOOK_BODY)
-def alertmanager_by_bearer(
+async def alertmanager_by_bearer(
     request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
 ) -> JSONResponse:
     """Prometheus Alertmanager webhook (version 4), the integration key sent as
     `Authorization: Bearer <key>` (Alertmanager's `http_config.authorization`)."""
     key = bearer.credentials.strip() if bearer else ""
-    return _alertmanager(container, request, body, key=key, staff_token=key)
+    return await _alertmanager(container, request, body, key=key, staff_token=key)
 
 
-def _alertmanager(
+async def _alertmanager(
     container: Container, request: Request, body: RawBody, *, key: str, staff_token: str | None
 ) -> JSONResponse:
     try:
         if body.too_large:
             raise _too_large()
-        with transaction(container.session_factory, clock=container.clock) as session:
-            integration = _authenticate(session, key=key, staff_token=staff_token)
-            _require_kind(integration, IntegrationKind.ALERTMANAGER)
+        known = await _authenticate(container, request, key=key, staff_token=staff_token)
+        try:
+            _require_kind(known, IntegrationKind.ALERTMANAGER)
             try:
                 webhook = AlertmanagerWebhook.model_validate_json(body.data)
             except ValidationError as exc:
                 refusal = _invalid(exc)
-                refusal.integration_id = integration.id
+                refusal.integration_id = known.id
                 raise refusal from None
-            outcomes = alert_service.ingest_alertmanager(
-                session, container.clock, integration=integration, payload=webhook
+        except Refusal:
+            # Refused by what this process remembers of the key: is it still valid?
+            await _authenticate(container, request, key=key, staff_token=staff_token, fresh=True)
+            raise
+        events = mapping.from_alertmanager(webhook)
+
+        def ingest(session: Session, integration: Integration) -> list[alert_service.Outcome]:
+            return alert_service.ingest_events(
+                session, container.clock, integration=integration, events=events
             )
+
+        stale = Refusal(401, "Not authenticated", UNKNOWN_KEY, field="key")
+        first = events[0].dedup_key if events else ""
+        outcomes = await _store(request, known, ingest, stale=stale, dedup_key=first)
     except Refusal as refusal:
-        return _refused(container, request, refusal, endpoint=ALERTMANAGER, body=body, key=key)
+        return await _refused(
+            container, request, refusal, endpoint=ALERTMANAGER, body=body, key=key
+        )
     return _accepted(outcomes)
 
 
-def _refused(
+async def _refused(
     container: Container,
     request: Request,
     refusal: Refusal,
@@ -189,7 +245,7 @@ def _refused(
     key: str,
 ) -> JSONResponse:
     """Log a refusal and answer it as problem JSON."""
-    _record(container, request, refusal, endpoint=endpoint, body=body.data, key=key)
+    await _record(container, request, refusal, endpoint=endpoint, body=body.data, key=key)
     headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
     return problem(
         refusal.status,
@@ -203,7 +259,7 @@ def _refused(
 
 def _accepted(outcomes: list[alert_service.Outcome]) -> JSONResponse:
     """202 with what each event did."""
-    return JSONResponse(
+    return FastJSONResponse(
         {
             "status": "success",
             "message": "Event processed",
@@ -221,7 +277,14 @@ def _accepted(outcomes: list[alert_service.Outcome]) -> JSONResponse:
     )
 
 
-def _authenticate(session: Session, *, key: str, staff_token: str | None) -> Integration:
+async def _authenticate(
+    container: Container,
+    request: Request,
+    *,
+    key: str,
+    staff_token: str | None,
+    fresh: bool = False,
+) -> KnownIntegration:
     if not key:
         raise Refusal(
             401,
@@ -229,29 +292,49 @@ def _authenticate(session: Session, *, key: str, staff_token: str | None) -> Int
             "missing integration key: put it in the path or send 'Authorization: Bearer <key>'",
             field="key",
         )
-    try:
-        return alert_service.authenticate_integration(session, key=key)
-    except NotAuthenticated as exc:
-        if staff_token and _is_staff_token(session, staff_token):
-            # Someone pasted their own API token: say so, rather than "unknown key".
+    known = await _find(container, request, key, fresh=fresh)
+    if known is not None:
+        return known
+    if staff_token:
+        is_staff: bool = await run_in_threadpool(_is_staff_token, container, staff_token)
+        if is_staff:  # someone pasted their own API token: say so, not "unknown key"
             raise Refusal(
                 403,
                 "Forbidden",
                 "a staff API token cannot send alerts; use the integration's key",
                 field="key",
-            ) from None
-        raise Refusal(401, exc.title, exc.detail, field="key") from None
+            )
+    raise Refusal(401, "Not authenticated", UNKNOWN_KEY, field="key")
 
 
-def _is_staff_token(session: Session, secret: str) -> bool:
-    try:
-        auth_service.authenticate_token(session, secret=secret)
-    except NotAuthenticated:
-        return False
-    return True
+async def _find(
+    container: Container, request: Request, key: str, *, fresh: bool = False
+) -> KnownIntegration | None:
+    """The active integration this key opens: from memory, or from the database when this
+    process has not seen the key yet, or when `fresh` (to refuse an event, an answer
+    goes by the key as it is now, not as this process remembers it)."""
+    cache = _integrations(request)
+    known = None if fresh else cache.get(key)
+    if known is None:
+        known = await run_in_threadpool(_load, container, cache, key)
+    return known
 
 
-def _require_kind(integration: Integration, kind: IntegrationKind) -> None:
+def _load(container: Container, cache: IntegrationCache, key: str) -> KnownIntegration | None:
+    with read_only_session(container.session_factory) as session:
+        return cache.load(session, key=key)
+
+
+def _is_staff_token(container: Container, secret: str) -> bool:
+    with read_only_session(container.session_factory) as session:
+        try:
+            auth_service.authenticate_token(session, secret=secret)
+        except NotAuthenticated:
+            return False
+        return True
+
+
+def _require_kind(integration: KnownIntegration, kind: IntegrationKind) -> None:
     if integration.kind != kind:
         raise Refusal(
             403,
@@ -272,43 +355,49 @@ _GENERIC_BODY = _body_doc(
 
 
 @router.post("/generic/{key}", status_code=202, openapi_extra=_GENERIC_BODY)
-def generic_by_path(
+async def generic_by_path(
     key: str, request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
 ) -> JSONResponse:
     """Generic JSON webhook, the integration key in the path."""
     staff = bearer.credentials.strip() if bearer else None
-    return _generic(container, request, body, key=key.strip(), staff_token=staff)
+    return await _generic(container, request, body, key=key.strip(), staff_token=staff)
 
 
 @router.post("/generic", status_code=202, openapi_extra=_GENERIC_BODY)
-def generic_by_bearer(
+async def generic_by_bearer(
     request: Request, body: BodyDep, container: ContainerDep, bearer: BearerDep
 ) -> JSONResponse:
     """Generic JSON webhook, the integration key sent as `Authorization: Bearer <key>`."""
     key = bearer.credentials.strip() if bearer else ""
-    return _generic(container, request, body, key=key, staff_token=key)
+    return await _generic(container, request, body, key=key, staff_token=key)
 
 
-def _generic(
+async def _generic(
     container: Container, request: Request, body: RawBody, *, key: str, staff_token: str | None
 ) -> JSONResponse:
     try:
         if body.too_large:
             raise _too_large()
-        with transaction(container.session_factory, clock=container.clock) as session:
-            integration = _authenticate(session, key=key, staff_token=staff_token)
-            _require_kind(integration, IntegrationKind.GENERIC)
+        known = await _authenticate(container, request, key=key, staff_token=staff_token)
+        try:
+            _require_kind(known, IntegrationKind.GENERIC)
             try:
-                outcomes = alert_service.ingest_generic(
-                    session,
-                    container.clock,
-                    integration=integration,
-                    document=generic.parse_body(body.data),
-                )
+                document = generic.parse_body(body.data)
             except generic.MalformedBody as exc:
                 raise Refusal(
-                    400, "Malformed JSON", exc.detail, field="body", integration_id=integration.id
+                    400, "Malformed JSON", exc.detail, field="body", integration_id=known.id
                 ) from None
+        except Refusal:
+            # Refused by what this process remembers of the key: is it still valid?
+            await _authenticate(container, request, key=key, staff_token=staff_token, fresh=True)
+            raise
+
+        def ingest(session: Session, integration: Integration) -> list[alert_service.Outcome]:
+            # The mapping is the integration's, read in the transaction that stores.
+            try:
+                return alert_service.ingest_generic(
+                    session, container.clock, integration=integration, document=document
+                )
             except generic.UnmappableBody as exc:
                 errors = [
                     {"field": p.field, "message": p.message, "type": "mapping"}
@@ -322,8 +411,11 @@ def _generic(
                     errors=errors,
                     integration_id=integration.id,
                 ) from None
+
+        stale = Refusal(401, "Not authenticated", UNKNOWN_KEY, field="key")
+        outcomes = await _store(request, known, ingest, stale=stale, dedup_key="")
     except Refusal as refusal:
-        return _refused(container, request, refusal, endpoint=GENERIC, body=body, key=key)
+        return await _refused(container, request, refusal, endpoint=GENERIC, body=body, key=key)
     return _accepted(outcomes)
 
 
@@ -336,7 +428,7 @@ _EVENT_BODY = _body_doc(
 
 
 @events_v2_router.post("/v2/enqueue", status_code=202, openapi_extra=_EVENT_BODY)
-def enqueue(request: Request, body: BodyDep, container: ContainerDep) -> JSONResponse:
+async def enqueue(request: Request, body: BodyDep, container: ContainerDep) -> JSONResponse:
     """PagerDuty Events API v2 compatible: the routing key is the integration key, and the
     answers are PagerDuty's, so existing clients only change their base URL."""
     routing_key: str | None = None
@@ -349,25 +441,34 @@ def enqueue(request: Request, body: BodyDep, container: ContainerDep) -> JSONRes
             routing_key = _peek_routing_key(body.data)
             raise _invalid(exc) from None
         routing_key = event.routing_key
-        with transaction(container.session_factory, clock=container.clock) as session:
-            try:
-                integration = alert_service.authenticate_integration(session, key=routing_key)
-            except NotAuthenticated:
-                raise Refusal(400, "Invalid routing key", "Invalid routing key") from None
-            if integration.kind != IntegrationKind.EVENTS_V2:
-                raise Refusal(
-                    400,
-                    "Invalid routing key",
-                    f"Routing key belongs to an integration of kind {integration.kind}",
-                    integration_id=integration.id,
-                )
-            outcome = alert_service.ingest_event_v2(
-                session, container.clock, integration=integration, event=event
+        invalid_key = Refusal(400, "Invalid routing key", "Invalid routing key")
+        known = await _find(container, request, routing_key)
+        if known is not None and known.kind != IntegrationKind.EVENTS_V2:
+            known = await _find(container, request, routing_key, fresh=True)
+        if known is None:
+            raise invalid_key
+        if known.kind != IntegrationKind.EVENTS_V2:
+            raise Refusal(
+                400,
+                "Invalid routing key",
+                f"Routing key belongs to an integration of kind {known.kind}",
+                integration_id=known.id,
             )
+        events = [mapping.from_event_v2(event)]
+
+        def ingest(session: Session, integration: Integration) -> list[alert_service.Outcome]:
+            return alert_service.ingest_events(
+                session, container.clock, integration=integration, events=events
+            )
+
+        dedup_key = events[0].dedup_key
+        [outcome] = await _store(request, known, ingest, stale=invalid_key, dedup_key=dedup_key)
     except Refusal as refusal:
-        _record(container, request, refusal, endpoint=ENQUEUE, body=body.data, key=routing_key)
+        await _record(
+            container, request, refusal, endpoint=ENQUEUE, body=body.data, key=routing_key
+        )
         return _pagerduty_error(refusal)
-    return JSONResponse(
+    return FastJSONResponse(
         {"status": "success", "message": "Event processed", "dedup_key": outcome.dedup_key},
         status_code=202,
     )
