@@ -64,9 +64,11 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     app.state.metrics = Metrics(lambda: _queue_stats(container))
 
     problems.install(app)
+    # Routes are matched in order, one by one, and matching all of them took half the
+    # time of an ingest request: the ingest doors come first, they take the most traffic.
+    app.include_router(events_v2_router)  # PagerDuty's path, outside /api/v1
     app.include_router(health.router)
     app.include_router(api_router())
-    app.include_router(events_v2_router)  # PagerDuty's path, outside /api/v1
     app.include_router(pages.router())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)

@@ -17,6 +17,7 @@ from escalate.web.api import (
 
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
-    for module in (accounts, services, sla, users, audit, jobs, alerts, incidents, ingest):
+    # Routes are matched in order, one by one: the busiest door first (see app.py).
+    for module in (ingest, accounts, services, sla, users, audit, jobs, alerts, incidents):
         api.include_router(module.router)
     return api
