@@ -3,6 +3,7 @@ processes."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -81,6 +82,7 @@ def serve(
         app = create_app(container, background=background)
         if show_demo_hint:
             output.show(demo_hint(container, f"http://{public_host(host)}:{port}"))
+        _freeze_startup_objects()
         with _mail_listener(container):
             uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
 
@@ -160,6 +162,15 @@ def smtp_inbound_command(
         finally:
             listener.stop()
         note("Alert mail listener stopped.")
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what exists at startup (modules, the app, its routes, the ORM's mappers: most
+    of the heap, and permanent) out of every future garbage collection. Otherwise each
+    full collection walks all of it: 70-90 ms under ingest load, several times a minute,
+    with every request waiting (the whole p99 of the ingest bench)."""
+    gc.collect()
+    gc.freeze()
 
 
 @handle_errors()
