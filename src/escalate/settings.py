@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, description="Idle worker poll period.")
     job_lease_seconds: int = Field(default=300, ge=5, description="How long a claimed job is held.")
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL pool size per process.")
+    ingest_lanes: int = Field(
+        default=4,
+        ge=1,
+        description="Ingest transactions in flight at once per process on PostgreSQL, each "
+        "on a connection of its own from the pool (SQLite has one writer: always 1).",
+    )
     log_level: str = "info"
     smtp_host: str | None = Field(
         default=None, description="Outgoing mail server; unset, no mail is sent (admin alarms)."

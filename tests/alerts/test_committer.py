@@ -212,3 +212,34 @@ def test_a_closed_committer_starts_again_on_demand(
     second = _run(lambda: committer.run(_trigger(container, integration_id, "after")))
     assert (first.action, second.action) == (AlertAction.TRIGGER, AlertAction.TRIGGER)
     assert _stored(container) == (["after", "before"], 2)
+
+
+def test_lanes_share_the_work_and_one_order_keeps_to_one_lane(
+    container: Container, make_integration
+) -> None:
+    integration_id, _ = make_integration(IntegrationKind.EVENTS_V2)
+    committer = Committer(container.session_factory, container.clock, lanes=3)
+    lanes_by_key: dict[str, set[str]] = {}
+
+    def noting(dedup_key: str) -> Callable[[Session], alert_service.Outcome]:
+        store = _trigger(container, integration_id, dedup_key)
+
+        def work(session: Session) -> alert_service.Outcome:
+            lanes_by_key.setdefault(dedup_key, set()).add(threading.current_thread().name)
+            return store(session)
+
+        return work
+
+    keys = [f"key-{n % 6}" for n in range(30)]
+
+    async def scenario() -> list[Any]:
+        return await asyncio.gather(*(committer.run(noting(k), order=k) for k in keys))
+
+    try:
+        outcomes = _run(scenario)
+    finally:
+        committer.close()
+    assert [o.dedup_key for o in outcomes] == keys
+    assert all(len(lanes) == 1 for lanes in lanes_by_key.values()), lanes_by_key
+    assert len(set().union(*lanes_by_key.values())) > 1  # six keys, three lanes
+    assert _stored(container) == ([f"key-{n}" for n in range(6)], 30)

@@ -11,6 +11,10 @@ is waiting, up to `max_batch`, and applies them in ONE transaction, commits, and
 answers all of them: a 2xx still means the event is durable. While a batch commits, the
 next one gathers, so the busier the server, the more requests share a commit.
 
+On PostgreSQL a batch mostly waits for the server (a round trip per statement), so a
+process runs several such threads ("lanes"), each with its own connection; a request goes
+to the lane its `order` hashes to. SQLite gets one lane: it has one writer.
+
 One failing request must not sink the others. Each request could run inside a SAVEPOINT
 of its own, but through the ORM a SAVEPOINT and its RELEASE cost about as much as the
 ingest statements themselves (a new savepoint name per request means a statement compiled
@@ -26,9 +30,10 @@ thread never runs two requests' work at once, so work needs no locking, but it m
 quick: everyone in the batch waits for the slowest.
 
 Requests are applied in the order of their `order` argument (ties in arrival order). On
-PostgreSQL, committers of several server processes run batches at the same time; when
-every batch takes its row locks in one global order (the ingest routes pass the
-integration and dedup key), two batches cannot deadlock on them."""
+PostgreSQL, lanes of several server processes run batches at the same time; when every
+batch takes its row locks in one global order (the ingest routes pass the integration and
+dedup key), two batches cannot deadlock on them, and within a process requests for one
+key always meet in the same lane."""
 
 from __future__ import annotations
 
@@ -37,10 +42,12 @@ import contextlib
 import logging
 import queue
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.clock import Clock
@@ -86,29 +93,28 @@ class CommitterStats:
 
 
 class Committer:
-    """One thread that applies units of work in shared transactions (see the module doc).
+    """Threads ("lanes") that apply units of work in shared transactions (see the module
+    doc). One lane on SQLite (one writer); on PostgreSQL several lanes keep several
+    transactions in flight while each waits for the server.
 
-    `await committer.run(work)` from any event loop; the thread starts on first use and
-    `close()` stops it after the requests already handed in."""
+    `await committer.run(work)` from any event loop; the threads start on first use and
+    `close()` stops them after the requests already handed in."""
 
     def __init__(
         self,
         session_factory: sessionmaker[Session],
         clock: Clock,
         *,
+        lanes: int = 1,
         max_batch: int = DEFAULT_MAX_BATCH,
         name: str = "escalate-committer",
     ) -> None:
-        self._factory = session_factory
-        self._clock = clock
         self.max_batch = max_batch
-        self.name = name
         self.stats = CommitterStats()
-        # Each thread has its own queue, so a thread that is closing never takes work
-        # handed to its successor.
-        self._queue: queue.SimpleQueue[_Request[Any] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lifecycle = threading.Lock()
+        self._lanes = [
+            _Lane(session_factory, clock, self.stats, max_batch, f"{name}-{n}")
+            for n in range(max(1, lanes))
+        ]
 
     async def run(self, work: Work[T], *, order: str = "") -> T:
         """Apply `work` in the next batch; its result once the batch is committed, or the
@@ -118,23 +124,58 @@ class Committer:
 
     def submit(self, work: Work[T], *, order: str = "") -> asyncio.Future[T]:
         """Hand in `work` now (from a coroutine of the running loop) and return the future
-        `run` awaits. Requests handed in while the thread is busy with a batch share the
-        next one."""
+        `run` awaits. Requests handed in while the lane is busy with a batch share the
+        next one; requests with the same `order` always take the same lane, so a process
+        never contends with itself for the rows they lock."""
+        lanes = self._lanes
+        lane = lanes[zlib.crc32(order.encode()) % len(lanes)] if len(lanes) > 1 else lanes[0]
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        with self._lifecycle:
-            self._start_locked()
-            self._queue.put(_Request(work, order, loop, future))
+        lane.put(_Request(work, order, loop, future))
         return future
 
-    def start(self) -> None:
-        """Start the thread now (it also starts on first use)."""
+    def close(self) -> None:
+        """Apply what was handed in so far, then stop the threads. A later `run` starts
+        them again (an app that is started again, as in tests, keeps working)."""
+        for lane in self._lanes:
+            lane.close()
+
+
+class _Lane:
+    """One thread, its queue, and the connection it keeps between batches (checking one
+    out of the pool per batch cost a round trip: the pool's pre-ping)."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        stats: CommitterStats,
+        max_batch: int,
+        name: str,
+    ) -> None:
+        self._factory = session_factory
+        self._clock = clock
+        self._stats = stats
+        self._max_batch = max_batch
+        self._name = name
+        # Each thread has its own queue, so a thread that is closing never takes work
+        # handed to its successor.
+        self._queue: queue.SimpleQueue[_Request[Any] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+        self._connection: Connection | None = None
+
+    def put(self, request: _Request[Any]) -> None:
         with self._lifecycle:
-            self._start_locked()
+            if self._thread is None or not self._thread.is_alive():
+                self._queue = queue.SimpleQueue()
+                self._thread = threading.Thread(
+                    target=self._serve, args=(self._queue,), name=self._name, daemon=True
+                )
+                self._thread.start()
+            self._queue.put(request)
 
     def close(self) -> None:
-        """Apply what was handed in so far, then stop the thread. A later `run` starts a
-        new one (an app that is started again, as in tests, keeps working)."""
         with self._lifecycle:
             thread, self._thread = self._thread, None
             if thread is None:
@@ -142,40 +183,35 @@ class Committer:
             self._queue.put(None)
         thread.join()
 
-    def _start_locked(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._queue = queue.SimpleQueue()
-            self._thread = threading.Thread(
-                target=self._serve, args=(self._queue,), name=self.name, daemon=True
-            )
-            self._thread.start()
-
-    # --- the committer thread ------------------------------------------------------------
+    # --- in the lane's thread -----------------------------------------------------------
 
     def _serve(self, requests: queue.SimpleQueue[_Request[Any] | None]) -> None:
-        while True:
-            first = requests.get()
-            if first is None:
-                return
-            batch = [first]
-            stopping = False
-            while len(batch) < self.max_batch:
+        try:
+            while True:
+                first = requests.get()
+                if first is None:
+                    return
+                batch = [first]
+                stopping = False
+                while len(batch) < self._max_batch:
+                    try:
+                        item = requests.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stopping = True
+                        break
+                    batch.append(item)
                 try:
-                    item = requests.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            try:
-                settled = self._apply(batch)
-            except BaseException as exc:  # not even an error of ours: answer, then die
-                _settle([_Settled(request, error=exc) for request in batch])
-                raise
-            _settle(settled)
-            if stopping:
-                return
+                    settled = self._apply(batch)
+                except BaseException as exc:  # not even an error of ours: answer, then die
+                    _settle([_Settled(request, error=exc) for request in batch])
+                    raise
+                _settle(settled)
+                if stopping:
+                    return
+        finally:
+            self._disconnect()
 
     def _apply(self, batch: list[_Request[Any]]) -> list[_Settled]:
         batch.sort(key=lambda request: request.order)  # stable: ties keep arrival order
@@ -190,8 +226,10 @@ class Committer:
                 self._pass(batch, settled, isolated=True)
         except Exception as exc:
             # BEGIN or COMMIT failed: nothing of the batch is stored. A request that failed
-            # on its own keeps its own, more telling, error.
+            # on its own keeps its own, more telling, error. The connection may be the
+            # cause: the next batch takes a new one.
             log.exception("a batch of %d request(s) was rolled back", len(batch))
+            self._disconnect()
             own = {id(item.request): item for item in settled if item.error is not None}
             settled = [own.get(id(r)) or _Settled(r, error=exc) for r in batch]
             self._count(settled, isolated=isolated, failed_batch=True)
@@ -203,7 +241,10 @@ class Committer:
         """Apply the batch in one transaction and commit it, noting each request's result
         in `settled`. Not `isolated`: the first failing work rolls everything back and
         raises _WorkFailed. `isolated`: each request in a SAVEPOINT of its own."""
-        session = self._factory()
+        if self._connection is None:
+            bind = self._factory.kw["bind"]
+            self._connection = bind.connect()
+        session = self._factory(bind=self._connection)
         session.info["clock"] = self._clock
         try:
             with session.begin():
@@ -225,8 +266,14 @@ class Committer:
         finally:
             session.close()
 
+    def _disconnect(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # it may be the broken part
+                connection.close()
+
     def _count(self, settled: list[_Settled], *, isolated: bool, failed_batch: bool) -> None:
-        stats = self.stats
+        stats = self._stats
         with stats.lock:
             stats.batches += 1
             stats.isolated_batches += isolated

@@ -35,7 +35,9 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
         raise ValidationFailed(problem, field="ESCALATE_SECRET_KEY")
 
     # The ingest path's writes share transactions (see alerts.committer).
-    committer = Committer(container.session_factory, container.clock)
+    settings = container.settings
+    lanes = 1 if settings.is_sqlite else settings.ingest_lanes
+    committer = Committer(container.session_factory, container.clock, lanes=lanes)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
