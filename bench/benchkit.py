@@ -31,10 +31,15 @@ def free_port() -> int:
 
 
 def serve(
-    url: str, port: int, secret_key: str, *, wrapper: Sequence[str] = ()
+    url: str,
+    port: int,
+    secret_key: str,
+    *,
+    wrapper: Sequence[str] = (),
+    options: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """`escalate serve` on loopback (optionally under a wrapper such as a profiler), once
-    it answers /readyz."""
+    """`escalate serve` on loopback (optionally under a wrapper such as a profiler, with
+    more options such as --workers), once it answers /readyz."""
     env = {
         **os.environ,
         "ESCALATE_DATABASE_URL": url,
@@ -43,6 +48,7 @@ def serve(
         "ESCALATE_LOG_LEVEL": "warning",
     }
     command = [*wrapper, str(ESCALATE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += options
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -1,6 +1,6 @@
 """Alert ingest over HTTP: sustained events per second and latency of `escalate serve` (one
-Uvicorn process unless --servers says more) on SQLite and on PostgreSQL, then a check that
-no event answered 2xx was lost.
+Uvicorn process unless --servers or --workers says more) on SQLite and on PostgreSQL, then
+a check that no event answered 2xx was lost.
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--clients 16] [--repeat 0.7]
 
@@ -298,8 +298,9 @@ def bench_engine(label: str, url: str, args: argparse.Namespace) -> None:
     secret_key = secrets.token_urlsafe(32)
     ports = [free_port() for _ in range(args.servers)]
     profile = Path(args.profile) if args.profile else None
+    options = ["--workers", str(args.workers)]
     procs = [
-        serve(url, port, secret_key, wrapper=profiler(profile) if i == 0 else [])
+        serve(url, port, secret_key, wrapper=profiler(profile) if i == 0 else [], options=options)
         for i, port in enumerate(ports)
     ]
     workloads = {
@@ -339,7 +340,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--repeat", type=float, default=0.7, help="share of repeated keys")
-    parser.add_argument("--servers", type=int, default=1, help="`escalate serve` processes")
+    parser.add_argument("--servers", type=int, default=1, help="`escalate serve` commands")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes of each (`escalate serve --workers`)"
+    )
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--profile", help="record the (first) server with py-spy to this file")
     parser.add_argument(
@@ -349,7 +353,8 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{args.clients} keep-alive clients, {args.seconds:.0f} s per workload after 1 s of "
-        f"warm-up, {args.repeat:.0%} repeated keys, {args.servers} server process(es)"
+        f"warm-up, {args.repeat:.0%} repeated keys, {args.servers} server(s) of "
+        f"{args.workers} process(es)"
     )
     print(
         f"{'engine':<11} {'workload':<13} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} "

@@ -14,7 +14,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from escalate import migrate
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import Alert, IntegrationKind
+from escalate.alerts.schemas import IntegrationCreate
 from escalate.auth import jobs as auth_jobs
+from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
 from escalate.cli.main import app
 from escalate.cli.runtime import check_schema, may_auto_upgrade
@@ -230,6 +234,58 @@ def test_serve_runs_the_app_with_the_in_process_worker(db_url: str) -> None:
         assert f"http://127.0.0.1:{port}" in stdout
         assert "escalate-demo" in stdout
         assert "run `escalate demo load` first" in stdout  # the test database is empty
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_with_several_workers_stores_events_through_each(
+    db_url: str, container: Container
+) -> None:
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        _, key = alert_service.create_integration(
+            s,
+            container.clock,
+            actor=SYSTEM,
+            data=IntegrationCreate(name="Workers", kind=IntegrationKind.EVENTS_V2),
+        )
+    port = free_port()
+    # No ESCALATE_SECRET_KEY on SQLite: serve makes one key for all its processes.
+    secret = {} if db_url.startswith("sqlite") else {"ESCALATE_SECRET_KEY": "test-secret-key"}
+    process = subprocess.Popen(
+        [escalate_binary(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=subprocess_env(db_url, ESCALATE_RUN_WORKER_IN_PROCESS="false", **secret),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)  # polling readiness only
+            for n in range(20):  # new connections: the kernel spreads them over processes
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as fresh:
+                    event = {
+                        "routing_key": key,
+                        "event_action": "trigger",
+                        "dedup_key": f"w-{n}",
+                        "payload": {"summary": "x", "source": "s", "severity": "info"},
+                    }
+                    assert fresh.post("/v2/enqueue", json=event).status_code == 202
+        with container.session_factory() as session:
+            keys = set(session.scalars(select(Alert.dedup_key)))
+        assert keys == {f"w-{n}" for n in range(20)}
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()

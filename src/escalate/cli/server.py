@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from rich.text import Text
 
 from escalate import bootstrap
@@ -65,6 +67,15 @@ def serve(
     show_demo_hint: Annotated[
         bool, typer.Option("--demo-hint", help="Print how to log in to the demo first.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port, each with its own connection pool (and "
+            "job worker, if run in process). On PostgreSQL about one per core; SQLite "
+            "has one writer, so one process serves it best.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web app and API, with one job worker in the same process by default.
 
@@ -75,16 +86,27 @@ def serve(
         settings = container.settings
         host = host if host is not None else settings.host
         port = port if port is not None else settings.port
-        background = None
+        log_level = settings.log_level.lower()
         if settings.run_worker_in_process:
-            background = bootstrap.build_worker(container)
             bootstrap.seed_recurring_jobs(container)
-        app = create_app(container, background=background)
         if show_demo_hint:
             output.show(demo_hint(container, f"http://{public_host(host)}:{port}"))
+        if workers > 1:
+            # Each process builds its own app from the same environment (see worker_app).
+            if not settings.secret_key:
+                # One key for all, or a login signed by one process fails in the others.
+                os.environ["ESCALATE_SECRET_KEY"] = settings.effective_secret_key()
+            target = f"{__name__}:{worker_app.__name__}"
+            with _mail_listener(container):
+                uvicorn.run(
+                    target, factory=True, workers=workers, host=host, port=port, log_level=log_level
+                )
+            return
+        background = bootstrap.build_worker(container) if settings.run_worker_in_process else None
+        app = create_app(container, background=background)
         _freeze_startup_objects()
         with _mail_listener(container):
-            uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+            uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 @contextmanager
@@ -162,6 +184,17 @@ def smtp_inbound_command(
         finally:
             listener.stop()
         note("Alert mail listener stopped.")
+
+
+def worker_app() -> FastAPI:
+    """The app of one of several server processes (`escalate serve --workers N`), built
+    from the environment in that process; the parent has checked the schema."""
+    container = bootstrap.build()
+    settings = container.settings
+    background = bootstrap.build_worker(container) if settings.run_worker_in_process else None
+    app = create_app(container, background=background)
+    _freeze_startup_objects()
+    return app
 
 
 def _freeze_startup_objects() -> None:
