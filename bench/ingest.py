@@ -298,7 +298,7 @@ def bench_engine(label: str, url: str, args: argparse.Namespace) -> None:
     secret_key = secrets.token_urlsafe(32)
     ports = [free_port() for _ in range(args.servers)]
     profile = Path(args.profile) if args.profile else None
-    options = ["--workers", str(args.workers)]
+    options = ["--workers", str(args.workers)] if args.workers > 1 else []
     procs = [
         serve(url, port, secret_key, wrapper=profiler(profile) if i == 0 else [], options=options)
         for i, port in enumerate(ports)
