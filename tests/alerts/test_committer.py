@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import zlib
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -243,3 +244,35 @@ def test_lanes_share_the_work_and_one_order_keeps_to_one_lane(
     assert all(len(lanes) == 1 for lanes in lanes_by_key.values()), lanes_by_key
     assert len(set().union(*lanes_by_key.values())) > 1  # six keys, three lanes
     assert _stored(container) == ([f"key-{n}" for n in range(6)], 30)
+
+
+def test_a_batch_first_locks_its_writer_keys_in_order_on_postgresql(
+    container: Container, committer: Committer
+) -> None:
+    locked: list[Any] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            locked.append(parameters)
+
+    event.listen(container.engine, "before_cursor_execute", record)
+    gate = Gate()
+
+    def nothing(_session: Session) -> None:
+        return None
+
+    async def scenario() -> None:
+        held = committer.submit(gate.work)
+        await asyncio.to_thread(gate.wait_taken)
+        batch = [committer.submit(nothing, writer=key) for key in ("b", "a", "b", "")]
+        gate.open()
+        await held
+        await asyncio.gather(*batch)
+
+    _run(scenario)
+    if container.engine.dialect.name == "postgresql":
+        # "a" then "b", once each; none for the gate's batch, which names no writer.
+        ids = [(2 << 40) + zlib.crc32(key) for key in (b"a", b"b")]
+        assert [parameters["lock_id"] for parameters in locked] == ids
+    else:
+        assert locked == []  # one writer already

@@ -12,8 +12,9 @@ answers all of them: a 2xx still means the event is durable. While a batch commi
 next one gathers, so the busier the server, the more requests share a commit.
 
 On PostgreSQL a batch mostly waits for the server (a round trip per statement), so a
-process runs several such threads ("lanes"), each with its own connection; a request goes
-to the lane its `order` hashes to. SQLite gets one lane: it has one writer.
+process may run several such threads ("lanes"), each with its own connection; a request
+goes to the lane its `writer` key (else its `order`) hashes to. SQLite gets one lane: it
+has one writer.
 
 One failing request must not sink the others. Each request could run inside a SAVEPOINT
 of its own, but through the ORM a SAVEPOINT and its RELEASE cost about as much as the
@@ -29,11 +30,15 @@ If BEGIN or the commit fails, every request of the batch gets that error. The co
 thread never runs two requests' work at once, so work needs no locking, but it must be
 quick: everyone in the batch waits for the slowest.
 
-Requests are applied in the order of their `order` argument (ties in arrival order). On
-PostgreSQL, lanes of several server processes run batches at the same time; when every
-batch takes its row locks in one global order (the ingest routes pass the integration and
-dedup key), two batches cannot deadlock on them, and within a process requests for one
-key always meet in the same lane."""
+Requests are applied in the order of their `order` argument (ties in arrival order), and
+a request may name a `writer` key: on PostgreSQL a batch first takes a transaction-level
+advisory lock on each writer key of its requests, in sorted order, so that batches with a
+key in common, from any lane of any server process, run one after the other, like
+SQLite's one writer, while batches for different keys run side by side. The ingest routes
+use the integration as writer key: a new alert takes locks in the middle of its
+transaction (the incident grouping lock) after its batch already holds alert rows, and
+two interleaved batches of one integration deadlocked on them (PostgreSQL's log, with
+`escalate serve --workers 2`); one writer per integration at a time cannot."""
 
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Connection, bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.clock import Clock
@@ -64,6 +69,7 @@ DEFAULT_MAX_BATCH = 256
 class _Request(Generic[T]):
     work: Work[T]
     order: str
+    writer: str
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
 
@@ -116,22 +122,23 @@ class Committer:
             for n in range(max(1, lanes))
         ]
 
-    async def run(self, work: Work[T], *, order: str = "") -> T:
+    async def run(self, work: Work[T], *, order: str = "", writer: str = "") -> T:
         """Apply `work` in the next batch; its result once the batch is committed, or the
         exception it raised (then nothing it wrote is kept), or the commit's error. `work`
         may run twice (see the module doc): nothing in it may act outside its session."""
-        return await self.submit(work, order=order)
+        return await self.submit(work, order=order, writer=writer)
 
-    def submit(self, work: Work[T], *, order: str = "") -> asyncio.Future[T]:
+    def submit(self, work: Work[T], *, order: str = "", writer: str = "") -> asyncio.Future[T]:
         """Hand in `work` now (from a coroutine of the running loop) and return the future
         `run` awaits. Requests handed in while the lane is busy with a batch share the
-        next one; requests with the same `order` always take the same lane, so a process
-        never contends with itself for the rows they lock."""
+        next one; requests with the same writer key (else order) always take the same
+        lane, so a process never waits for itself."""
         lanes = self._lanes
-        lane = lanes[zlib.crc32(order.encode()) % len(lanes)] if len(lanes) > 1 else lanes[0]
+        key = (writer or order).encode()
+        lane = lanes[zlib.crc32(key) % len(lanes)] if len(lanes) > 1 else lanes[0]
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        lane.put(_Request(work, order, loop, future))
+        lane.put(_Request(work, order, writer, loop, future))
         return future
 
     def close(self) -> None:
@@ -248,6 +255,7 @@ class _Lane:
         session.info["clock"] = self._clock
         try:
             with session.begin():
+                _take_writer_locks(session, batch)
                 for request in batch:
                     if isolated:
                         try:
@@ -281,6 +289,21 @@ class _Lane:
             stats.failed_requests += sum(item.error is not None for item in settled)
             stats.failed_batches += failed_batch
             stats.largest_batch = max(stats.largest_batch, len(settled))
+
+
+# Advisory lock ids of writer keys: a range of their own (incident grouping uses 1 << 40).
+_WRITER_LOCK_BASE = 2 << 40
+_WRITER_LOCK = select(func.pg_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
+
+
+def _take_writer_locks(session: Session, batch: list[_Request[Any]]) -> None:
+    """On PostgreSQL, lock the batch's writer keys, in one order (see the module doc)."""
+    keys = sorted({request.writer for request in batch if request.writer})
+    if not keys or session.get_bind().dialect.name != "postgresql":
+        return
+    for key in keys:
+        lock_id = _WRITER_LOCK_BASE + zlib.crc32(key.encode())
+        session.execute(_WRITER_LOCK, {"lock_id": lock_id})
 
 
 def _settle(settled: list[_Settled]) -> None:

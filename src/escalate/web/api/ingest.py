@@ -125,7 +125,8 @@ async def _store(
 ) -> list[alert_service.Outcome]:
     """Run `ingest` in the committer's next batch, with the integration row as it is in
     that transaction; raise `stale` instead if the key no longer opens it. Requests go in
-    their batch by integration and dedup key (see alerts.committer)."""
+    their batch by integration and dedup key, one writer per integration (see
+    alerts.committer)."""
 
     def work(session: Session) -> list[alert_service.Outcome]:
         integration = _integrations(request).verify(session, known)
@@ -134,7 +135,7 @@ async def _store(
         return ingest(session, integration)
 
     order = f"{known.id:012d}/{dedup_key}"
-    return await _committer(request).run(work, order=order)
+    return await _committer(request).run(work, order=order, writer=f"integration:{known.id}")
 
 
 async def _record(
