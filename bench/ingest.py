@@ -68,26 +68,35 @@ def cli(url: str, *args: str) -> str:
 
 
 def seed(url: str) -> dict[str, str]:
-    """Migrate; a service and one integration of each kind, made with the CLI as an
-    operator would. Returns the integration keys by kind."""
+    """Migrate; a service and one integration of each kind with a routing rule that pages
+    someone, made with the CLI as an operator would (without the rule every new alert
+    would land on the catch-all and queue the unrouted alarm's mail to the admins).
+    Returns the integration keys by kind."""
     container = bootstrap.build(Settings(database_url=url), clock=SystemClock())
     migrate.upgrade(container.engine)
     container.dispose()
     cli(url, "service", "create", "--name", "Bench API")
-    return {
-        kind: cli(
+    keys = {}
+    for kind in ("events_v2", "alertmanager"):
+        name = f"bench-{kind}"
+        keys[kind] = cli(
+            url, "integration", "create", "--kind", kind, "--name", name, "--service", "Bench API"
+        )
+        cli(
             url,
-            "integration",
-            "create",
-            "--kind",
-            kind,
+            "routing",
+            "add",
+            name,
             "--name",
-            f"bench-{kind}",
+            "everything to the bench on-call",
+            "--match",
+            'event.severity=~".+"',
             "--service",
             "Bench API",
+            "--policy",
+            "bench-oncall",
         )
-        for kind in ("events_v2", "alertmanager")
-    }
+    return keys
 
 
 def profiler(profile: Path | None) -> list[str]:
