@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
 	$(BIN)/python bench/api_throughput.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
