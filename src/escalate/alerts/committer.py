@@ -87,7 +87,7 @@ class _WorkFailed(Exception):
 
 @dataclass
 class CommitterStats:
-    """Counters for /metrics and the bench: how many requests shared how many commits."""
+    """How many requests shared how many commits, and how many failed (tests read them)."""
 
     batches: int = 0
     isolated_batches: int = 0  # applied again with a savepoint per request
