@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -483,6 +484,24 @@ def _reopen_if_flapping(
     return int(previous.id)
 
 
+_ALERTS = cast(Table, Alert.__table__)
+_PLACED = (
+    "service_id",
+    "routing_rule_id",
+    "escalation_policy",
+    "routed",
+    "unrouted_reason",
+    "suppressed",
+    "silence_id",
+    "incident_id",
+)
+_PLACE_ALERT = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id == bindparam("alert_id"))
+    .values({name: bindparam(name) for name in _PLACED})
+)
+
+
 def _place(
     session: Session, clock: Clock, integration: Integration, event: InboundEvent, alert_id: int
 ) -> None:
@@ -490,8 +509,10 @@ def _place(
     unrouted one raises the alarm."""
     now = clock.now()
     subject = routing.subject_of(event)
-    chosen = routing.route(rules_of(session, integration.id), subject)
-    silence = routing.covering_silence(active_silences(session, now), subject, chosen.service_id)
+    chosen = routing.route(_rules_in_transaction(session, integration.id), subject)
+    silence = routing.covering_silence(
+        _silences_in_transaction(session, now), subject, chosen.service_id
+    )
     incident_id = None
     if silence is None:
         severity = routing.incident_severity(
@@ -512,19 +533,18 @@ def _place(
             window=timedelta(minutes=integration.grouping_window_minutes),
         )
     session.execute(
-        update(Alert)
-        .where(Alert.id == alert_id)
-        .values(
-            service_id=chosen.service_id,
-            routing_rule_id=chosen.rule_id,
-            escalation_policy=chosen.escalation_policy,
-            routed=chosen.routed,
-            unrouted_reason=chosen.unrouted_reason,
-            suppressed=silence is not None,
-            silence_id=silence.id if silence is not None else None,
-            incident_id=incident_id,
-        )
-        .execution_options(synchronize_session=False)
+        _PLACE_ALERT,
+        {
+            "alert_id": alert_id,
+            "service_id": chosen.service_id,
+            "routing_rule_id": chosen.rule_id,
+            "escalation_policy": chosen.escalation_policy,
+            "routed": chosen.routed,
+            "unrouted_reason": chosen.unrouted_reason,
+            "suppressed": silence is not None,
+            "silence_id": silence.id if silence is not None else None,
+            "incident_id": incident_id,
+        },
     )
     if not chosen.routed and silence is None:
         alarm.raise_unrouted(session, clock, alert_id=alert_id)
@@ -603,6 +623,35 @@ def active_silences(session: Session, now: datetime) -> list[Silence]:
             .order_by(Silence.id)
         )
     )
+
+
+# The committer applies many requests in one transaction: within it the rules and silences
+# cannot change under the ingest path, so each is read once per transaction, not per alert.
+_RULES_SEEN = "escalate_rules_by_integration"
+_SILENCES_SEEN = "escalate_silences_not_ended"
+
+
+def _rules_in_transaction(session: Session, integration_id: int) -> list[RoutingRule]:
+    seen: dict[int, list[RoutingRule]] = session.info.setdefault(_RULES_SEEN, {})
+    if integration_id not in seen:
+        seen[integration_id] = rules_of(session, integration_id)
+    return seen[integration_id]
+
+
+def _silences_in_transaction(session: Session, now: datetime) -> list[Silence]:
+    seen: tuple[datetime, list[Silence]] | None = session.info.get(_SILENCES_SEEN)
+    if seen is None or now < seen[0]:
+        later = select(Silence).where(Silence.ends_at > now).order_by(Silence.id)
+        seen = (now, list(session.scalars(later)))
+        session.info[_SILENCES_SEEN] = seen
+    return [s for s in seen[1] if s.starts_at <= now < s.ends_at]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_reads(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_RULES_SEEN, None)
+        session.info.pop(_SILENCES_SEEN, None)
 
 
 # --- alerts ----------------------------------------------------------------------------

@@ -6,8 +6,9 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
@@ -51,32 +52,77 @@ class NewAlert:
 def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: timedelta) -> int:
     """The id of the open incident with the alert's grouping key that saw an alert within
     the window, now with this alert counted in; or of a new incident. A more severe alert
-    raises the incident's severity; a milder one never lowers it."""
+    raises the incident's severity; a milder one never lowers it. Plain SQL: this runs for
+    every new alert on the ingest path."""
     _serialise_grouping(session, alert.grouping_key)
-    incident = find_open(session, now, grouping_key=alert.grouping_key, window=window)
-    if incident is None:
-        incident = Incident(
-            number=next_number(session),
-            title=alert.title[:1024] or "Untitled alert",
-            severity=alert.severity,
-            status=IncidentStatus.TRIGGERED,
-            service_id=alert.service_id,
-            grouping_key=alert.grouping_key,
-            escalation_policy=alert.escalation_policy,
-            opened_at=now,
-            last_alert_at=now,
-            alert_count=1,
-            reopen_count=0,
+    found = session.execute(
+        _FIND_OPEN, {"grouping_key": alert.grouping_key, "since": now - window}
+    ).one_or_none()
+    if found is None:
+        return int(
+            session.execute(
+                _OPEN_INCIDENT,
+                {
+                    "number": next_number(session),
+                    "title": alert.title[:1024] or "Untitled alert",
+                    "severity": alert.severity.value,
+                    "service_id": alert.service_id,
+                    "grouping_key": alert.grouping_key,
+                    "escalation_policy": alert.escalation_policy,
+                    "now": now,
+                },
+            ).scalar_one()
         )
-        session.add(incident)
-        session.flush()
-        return incident.id
-    incident.alert_count += 1
-    incident.last_alert_at = now
-    if alert.severity.rank < IncidentSeverity(incident.severity).rank:
-        incident.severity = alert.severity
-    session.flush()
-    return incident.id
+    incident_id, severity = found
+    worse = alert.severity.rank < IncidentSeverity(severity).rank
+    session.execute(
+        _JOIN_INCIDENT,
+        {
+            "incident_id": incident_id,
+            "now": now,
+            "severity": alert.severity.value if worse else severity,
+        },
+    )
+    return int(incident_id)
+
+
+_INCIDENTS = cast(Table, Incident.__table__)
+_FIND_OPEN = (
+    select(_INCIDENTS.c.id, _INCIDENTS.c.severity)
+    .where(
+        _INCIDENTS.c.grouping_key == bindparam("grouping_key"),
+        _INCIDENTS.c.status.in_([status.value for status in OPEN]),
+        _INCIDENTS.c.last_alert_at >= bindparam("since"),
+    )
+    .order_by(_INCIDENTS.c.id.desc())
+    .limit(1)
+)
+_OPEN_INCIDENT = (
+    insert(_INCIDENTS)
+    .values(
+        number=bindparam("number"),
+        title=bindparam("title"),
+        severity=bindparam("severity"),
+        status=IncidentStatus.TRIGGERED.value,
+        service_id=bindparam("service_id"),
+        grouping_key=bindparam("grouping_key"),
+        escalation_policy=bindparam("escalation_policy"),
+        opened_at=bindparam("now"),
+        last_alert_at=bindparam("now"),
+        alert_count=1,
+        reopen_count=0,
+    )
+    .returning(_INCIDENTS.c.id)
+)
+_JOIN_INCIDENT = (
+    update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == bindparam("incident_id"))
+    .values(
+        alert_count=_INCIDENTS.c.alert_count + 1,
+        last_alert_at=bindparam("now"),
+        severity=bindparam("severity"),
+    )
+)
 
 
 def find_open(
