@@ -431,6 +431,20 @@ def _upsert_open_alert(
     return alert_id, count == 1
 
 
+_ALERTS = cast(Table, Alert.__table__)
+_FLAPPED = (
+    select(_ALERTS.c.id, _ALERTS.c.incident_id)
+    .where(
+        _ALERTS.c.integration_id == bindparam("integration_id"),
+        _ALERTS.c.dedup_key == bindparam("dedup_key"),
+        _ALERTS.c.status == AlertStatus.RESOLVED.value,
+        _ALERTS.c.resolved_at >= bindparam("since"),
+    )
+    .order_by(_ALERTS.c.id.desc())
+    .limit(1)
+)
+
+
 def _reopen_if_flapping(
     session: Session,
     now: datetime,
@@ -444,15 +458,12 @@ def _reopen_if_flapping(
     if integration.flap_window_minutes <= 0:
         return None
     previous = session.execute(
-        select(Alert.id, Alert.incident_id)
-        .where(
-            Alert.integration_id == integration.id,
-            Alert.dedup_key == event.dedup_key,
-            Alert.status == AlertStatus.RESOLVED,
-            Alert.resolved_at >= now - timedelta(minutes=integration.flap_window_minutes),
-        )
-        .order_by(Alert.id.desc())
-        .limit(1)
+        _FLAPPED,
+        {
+            "integration_id": integration.id,
+            "dedup_key": event.dedup_key,
+            "since": now - timedelta(minutes=integration.flap_window_minutes),
+        },
     ).one_or_none()
     if previous is None:
         return None
@@ -484,7 +495,6 @@ def _reopen_if_flapping(
     return int(previous.id)
 
 
-_ALERTS = cast(Table, Alert.__table__)
 _PLACED = (
     "service_id",
     "routing_rule_id",

@@ -22,15 +22,19 @@ INCIDENT_COUNTER = "incident"
 OPEN = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
 
+_COUNTERS = cast(Table, Counter.__table__)
+_TAKE_NUMBER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + 1)
+    .returning(_COUNTERS.c.value)
+)
+
+
 def next_number(session: Session) -> int:
     """The next incident number. The row lock of the UPDATE makes concurrent takers wait,
     so numbers never repeat; a rolled-back transaction gives its number back."""
-    number = session.scalar(
-        update(Counter)
-        .where(Counter.name == INCIDENT_COUNTER)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
+    number = session.execute(_TAKE_NUMBER, {"counter": INCIDENT_COUNTER}).scalar_one_or_none()
     if number is None:  # a database made before the counter was seeded by migration 0004
         session.add(Counter(name=INCIDENT_COUNTER, value=1))
         session.flush()
