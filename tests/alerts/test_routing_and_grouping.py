@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.message import Message
@@ -14,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from escalate.alerts import alarm
 from escalate.alerts.models import Alert, IntegrationKind
@@ -582,3 +583,93 @@ def test_the_default_service_and_the_catch_alls_service_are_one_setting(
     )
     integration = client.get(f"/api/v1/integrations/{integration_id}", headers=admin_headers)
     assert integration.json()["default_service_id"] == second
+
+
+def test_a_flapping_alert_is_placed_again_when_its_silence_has_ended(
+    client: TestClient, admin_headers, make_integration, clock: FrozenClock
+) -> None:
+    _, key = make_integration()
+    silence = {
+        "comment": "failover drill",
+        "matchers": [{"name": "team", "op": "=", "value": "db"}],
+        "ends_at": (clock.now() + timedelta(minutes=5)).isoformat(),
+    }
+    assert client.post("/api/v1/silences", headers=admin_headers, json=silence).status_code == 201
+    fired = _send(client, key, am_body(fingerprint="fp-drill", team="db"))
+    assert _alert(client, admin_headers, fired["alert_id"])["suppressed"] is True
+    clock.advance(timedelta(minutes=3))
+    _send(client, key, am_body("resolved", fingerprint="fp-drill", team="db"))
+    clock.advance(timedelta(minutes=4))  # the silence is over, the flap window is not
+    again = _send(client, key, am_body(fingerprint="fp-drill", team="db"))
+    assert (again["action"], again["alert_id"]) == ("reopen", fired["alert_id"])
+    alert = _alert(client, admin_headers, fired["alert_id"])
+    assert (alert["suppressed"], alert["silence_id"]) == (False, None)
+    assert alert["incident_id"] is not None
+    incident = _incident(client, admin_headers, alert["incident_id"])
+    assert incident["status"] == "triggered"
+
+
+def test_two_last_alerts_resolving_at_once_resolve_their_incident(
+    container: Container, make_integration, make_service, db_url: str
+) -> None:
+    """Two integrations feed one service's incident; each resolves its alert in its own
+    transaction at the same moment. Neither may count the other as still open."""
+    from escalate.alerts import service as alert_service
+    from escalate.alerts.mapping import InboundEvent
+    from escalate.alerts.models import AlertAction, Integration
+    from escalate.db import transaction
+    from escalate.incidents.models import Incident
+
+    payments = make_service("Payments")
+    first, _ = make_integration(service_id=payments)
+    second, _ = make_integration(service_id=payments)
+
+    def ingest(session, integration_id: int, action: AlertAction, key: str) -> None:
+        integration = session.get(Integration, integration_id)
+        event = InboundEvent(action=action, dedup_key=key, summary=key)
+        alert_service.ingest_events(
+            session, container.clock, integration=integration, events=[event]
+        )
+
+    for integration_id, key in ((first, "x"), (second, "y")):
+        with transaction(container.session_factory, clock=container.clock) as session:
+            ingest(session, integration_id, AlertAction.TRIGGER, key)
+    # The first resolve holds its transaction open while the second one starts.
+    holding = container.session_factory()
+    holding.begin()
+    ingest(holding, first, AlertAction.RESOLVE, "x")
+    errors: list[BaseException] = []
+
+    def resolve_second() -> None:
+        try:
+            with transaction(container.session_factory, clock=container.clock) as session:
+                ingest(session, second, AlertAction.RESOLVE, "y")
+        except BaseException as exc:
+            errors.append(exc)
+
+    other = threading.Thread(target=resolve_second)
+    if db_url.startswith("postgresql"):
+        other.start()
+        _wait_for_a_lock_wait(container)  # the second resolve waits for the first
+        holding.commit()
+    else:
+        holding.commit()  # SQLite has one writer: the two cannot overlap at all
+        other.start()
+    holding.close()
+    other.join(timeout=30)
+    assert not other.is_alive() and errors == []
+    with container.session_factory() as session:
+        [incident] = session.scalars(select(Incident)).all()
+        assert (incident.alert_count, incident.status) == (2, "resolved")
+
+
+def _wait_for_a_lock_wait(container: Container) -> None:
+    """Until another connection waits for a lock (PostgreSQL's view of it), or 30 s."""
+    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+    with container.engine.connect() as conn:
+        for _ in range(3000):
+            if conn.execute(waiting).scalar_one():
+                return
+            conn.rollback()
+            threading.Event().wait(0.01)
+    pytest.fail("the second resolve never waited for the first")

@@ -372,7 +372,9 @@ def _trigger(
         return Outcome(event.dedup_key, alert_id, AlertAction.REPEAT, applied=True)
     reopened = _reopen_if_flapping(session, now, integration, event, new_alert_id=alert_id)
     if reopened is not None:
-        return Outcome(event.dedup_key, reopened, AlertAction.REOPEN, applied=True)
+        alert_id, previous_incident = reopened
+        _place(session, clock, integration, event, alert_id, reopening=previous_incident)
+        return Outcome(event.dedup_key, alert_id, AlertAction.REOPEN, applied=True)
     _place(session, clock, integration, event, alert_id)
     return Outcome(event.dedup_key, alert_id, AlertAction.TRIGGER, applied=True)
 
@@ -452,9 +454,10 @@ def _reopen_if_flapping(
     event: InboundEvent,
     *,
     new_alert_id: int,
-) -> int | None:
+) -> tuple[int, int | None] | None:
     """A trigger soon after its key resolved is the same problem flapping: re-open that
-    alert (and its incident) instead of keeping the new one. Returns the re-opened id."""
+    alert instead of keeping the new one. Returns the re-opened alert's id and its last
+    incident; the caller places it again (routes and silences may have changed since)."""
     if integration.flap_window_minutes <= 0:
         return None
     previous = session.execute(
@@ -490,9 +493,7 @@ def _reopen_if_flapping(
         )
         .execution_options(synchronize_session=False)
     )
-    if previous.incident_id is not None:
-        incident_service.alert_reopened(session, now, previous.incident_id)
-    return int(previous.id)
+    return int(previous.id), previous.incident_id
 
 
 _PLACED = (
@@ -513,35 +514,45 @@ _PLACE_ALERT = (
 
 
 def _place(
-    session: Session, clock: Clock, integration: Integration, event: InboundEvent, alert_id: int
+    session: Session,
+    clock: Clock,
+    integration: Integration,
+    event: InboundEvent,
+    alert_id: int,
+    *,
+    reopening: int | None = None,
 ) -> None:
-    """Route a new alert, check it against silences, and group it into an incident; an
-    unrouted one raises the alarm."""
+    """Route a new (or re-opened) alert, check it against silences, and group it into an
+    incident; an unrouted one raises the alarm. `reopening` is the incident a re-opened
+    alert had, which it goes back to when that is still its group's."""
     now = clock.now()
     subject = routing.subject_of(event)
     chosen = routing.route(_rules_in_transaction(session, integration.id), subject)
     silence = routing.covering_silence(
         _silences_in_transaction(session, now), subject, chosen.service_id
     )
-    incident_id = None
+    # A silenced alert opens nothing; a re-opened one keeps the link to its old incident.
+    incident_id = reopening
     if silence is None:
         severity = routing.incident_severity(
             event.severity, integration.severity_map or {}, chosen.severity_override
         )
-        incident_id = incident_service.join_or_open(
-            session,
-            now,
-            incident_service.NewAlert(
-                title=event.summary or event.dedup_key,
-                severity=severity,
-                service_id=chosen.service_id,
-                escalation_policy=chosen.escalation_policy,
-                grouping_key=routing.grouping_key(
-                    chosen.service_id, integration.grouping_labels or [], subject
-                ),
+        alert = incident_service.NewAlert(
+            title=event.summary or event.dedup_key,
+            severity=severity,
+            service_id=chosen.service_id,
+            escalation_policy=chosen.escalation_policy,
+            grouping_key=routing.grouping_key(
+                chosen.service_id, integration.grouping_labels or [], subject
             ),
-            window=timedelta(minutes=integration.grouping_window_minutes),
         )
+        window = timedelta(minutes=integration.grouping_window_minutes)
+        if reopening is None:
+            incident_id = incident_service.join_or_open(session, now, alert, window=window)
+        else:
+            incident_id = incident_service.rejoin(
+                session, now, alert, window=window, previous_id=reopening
+            )
     session.execute(
         _PLACE_ALERT,
         {
@@ -592,6 +603,9 @@ def _resolve(session: Session, now: datetime, integration: Integration, key: str
         alert_id = _latest_alert_id(session, integration, key)
         return Outcome(key, alert_id, AlertAction.RESOLVE, applied=False)
     if row.incident_id is not None and integration.auto_resolve_incidents:
+        # Counted under the incidents lock: two last alerts resolving at once in two
+        # transactions would each see the other open, and the incident would stay open.
+        incident_service.lock_incidents(session)
         still_open = session.scalar(
             select(func.count())
             .select_from(Alert)

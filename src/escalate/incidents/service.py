@@ -3,12 +3,11 @@ the caller owns the transaction."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import BigInteger, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
@@ -58,7 +57,7 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
     the window, now with this alert counted in; or of a new incident. A more severe alert
     raises the incident's severity; a milder one never lowers it. Plain SQL: this runs for
     every new alert on the ingest path."""
-    _serialise_grouping(session, alert.grouping_key)
+    lock_incidents(session)
     found = session.execute(
         _FIND_OPEN, {"grouping_key": alert.grouping_key, "since": now - window}
     ).one_or_none()
@@ -78,14 +77,9 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
             ).scalar_one()
         )
     incident_id, severity = found
-    worse = alert.severity.rank < IncidentSeverity(severity).rank
     session.execute(
         _JOIN_INCIDENT,
-        {
-            "incident_id": incident_id,
-            "now": now,
-            "severity": alert.severity.value if worse else severity,
-        },
+        {"incident_id": incident_id, "now": now, "severity": _worse(alert, severity)},
     )
     return int(incident_id)
 
@@ -118,6 +112,11 @@ _OPEN_INCIDENT = (
     )
     .returning(_INCIDENTS.c.id)
 )
+_TOUCH_INCIDENT = (
+    update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == bindparam("incident_id"))
+    .values(last_alert_at=bindparam("now"), severity=bindparam("severity"))
+)
 _JOIN_INCIDENT = (
     update(_INCIDENTS)
     .where(_INCIDENTS.c.id == bindparam("incident_id"))
@@ -145,12 +144,50 @@ def find_open(
     )
 
 
-def _serialise_grouping(session: Session, grouping_key: str) -> None:
-    """Two alerts of one group arriving together must not open two incidents. SQLite has
-    one writer already; PostgreSQL takes a transaction-scoped advisory lock on the key."""
+# One advisory lock for every change to incidents on PostgreSQL (SQLite has one writer
+# already). Per-group locks deadlocked: a batch takes several groups, in any order, and the
+# incident counter's row lock besides; under one lock, taken before the counter, no cycle
+# is possible. It serialises only the transactions that touch incidents, until they commit.
+_INCIDENTS_LOCK_ID = 1 << 40
+_LOCK_INCIDENTS = select(func.pg_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
+
+
+def lock_incidents(session: Session) -> None:
+    """Take the incidents lock for the rest of the transaction (call before reading an
+    incident to change it)."""
     if session.get_bind().dialect.name == "postgresql":
-        lock_id = zlib.crc32(grouping_key.encode()) + (1 << 40)
-        session.execute(select(func.pg_advisory_xact_lock(lock_id)))
+        session.execute(_LOCK_INCIDENTS, {"lock_id": _INCIDENTS_LOCK_ID})
+
+
+def rejoin(
+    session: Session, now: datetime, alert: NewAlert, *, window: timedelta, previous_id: int | None
+) -> int:
+    """The incident of a flapping alert that came back: the open incident of its group if
+    there is one (it may be its own); else its previous incident re-opened when that is of
+    the same group; else a new one (as join_or_open)."""
+    lock_incidents(session)
+    found = session.execute(
+        _FIND_OPEN, {"grouping_key": alert.grouping_key, "since": now - window}
+    ).one_or_none()
+    if found is None and previous_id is not None:
+        group = session.scalar(select(Incident.grouping_key).where(Incident.id == previous_id))
+        if group == alert.grouping_key:
+            alert_reopened(session, now, previous_id)
+            return previous_id
+    if found is not None and previous_id is not None and found.id == previous_id:
+        # Still open, and it was counted when the alert first joined it.
+        session.execute(
+            _TOUCH_INCIDENT,
+            {"incident_id": previous_id, "now": now, "severity": _worse(alert, found.severity)},
+        )
+        return previous_id
+    return join_or_open(session, now, alert, window=window)
+
+
+def _worse(alert: NewAlert, severity: str) -> str:
+    return (
+        alert.severity.value if alert.severity.rank < IncidentSeverity(severity).rank else severity
+    )
 
 
 def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
@@ -177,6 +214,7 @@ def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
 
 def alert_acknowledged(session: Session, now: datetime, incident_id: int) -> None:
     """An acknowledged alert acknowledges its triggered incident (as PagerDuty does)."""
+    lock_incidents(session)
     session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.status == IncidentStatus.TRIGGERED)
