@@ -26,6 +26,7 @@ from escalate.cli.runtime import fail, handle_errors, note, open_container
 from escalate.db import read_only_session
 from escalate.demo import data as demo_data
 from escalate.smtp import inbound as smtp_inbound
+from escalate.web import access_log
 from escalate.web.app import create_app
 
 DEFAULT_SMTP_PORT = 2525
@@ -72,8 +73,8 @@ def serve(
         typer.Option(
             min=1,
             help="Server processes sharing the port, each with its own connection pool (and "
-            "job worker, if run in process). On PostgreSQL about one per core; SQLite "
-            "has one writer, so one process serves it best.",
+            "job worker, if run in process); about one per core. On SQLite they take "
+            "turns as its one writer.",
         ),
     ] = 1,
 ) -> None:
@@ -99,14 +100,22 @@ def serve(
             target = f"{__name__}:{worker_app.__name__}"
             with _mail_listener(container):
                 uvicorn.run(
-                    target, factory=True, workers=workers, host=host, port=port, log_level=log_level
+                    target,
+                    factory=True,
+                    workers=workers,
+                    host=host,
+                    port=port,
+                    log_level=log_level,
+                    log_config=access_log.log_config(),
                 )
             return
         background = bootstrap.build_worker(container) if settings.run_worker_in_process else None
         app = create_app(container, background=background)
         _freeze_startup_objects()
         with _mail_listener(container):
-            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            uvicorn.run(
+                app, host=host, port=port, log_level=log_level, log_config=access_log.log_config()
+            )
 
 
 @contextmanager
