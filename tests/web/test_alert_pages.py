@@ -1027,7 +1027,7 @@ def test_the_dashboard_raises_the_unrouted_alarm_for_open_unsilenced_alerts_only
     response = client.get("/")
     assert 'class="alarm"' in response.text
     page = text_of(response)
-    assert "UNROUTED 1 open alert would page nobody" in page
+    assert "UNROUTED 1 open alert is not routed to an on-call team" in page
     assert "Nobody hears this" in page
     assert "Nor this" not in page and "Silenced one" not in page
     alert = stored_alert(container, "lost-1")

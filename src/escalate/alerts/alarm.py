@@ -79,7 +79,7 @@ def unrouted_text(alert: Alert, settings: Settings) -> str:
     base = settings.base_url.rstrip("/")
     labels = "\n".join(f"  {name}={value}" for name, value in sorted(alert.labels.items()))
     return (
-        f"An alert reached Escalate but would page nobody.\n\n"
+        f"An alert reached Escalate that no routing rule sends to an on-call team.\n\n"
         f"Alert:       {alert.summary}\n"
         f"Severity:    {alert.severity}\n"
         f"Integration: {alert.integration.name}\n"
