@@ -120,7 +120,7 @@ def show_integration(
     container: ContainerDep,
     login: LoginDep,
 ) -> Response:
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     notice = SAVED_NOTICES.get(request.query_params.get("saved", ""))
     return _detail_page(request, session, container.settings, login, integration, notice=notice)
 
@@ -135,7 +135,7 @@ def update_settings(
     form: FormDep,
 ) -> Response:
     authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     state = FormState(values=_settings_from(form))
     forms.attempt(
         state,
@@ -148,7 +148,7 @@ def update_settings(
     )
     if state.failed:
         session.rollback()
-        integration = _integration(session, login, integration_id)
+        integration = integration_in_path(session, login, integration_id)
         return _detail_page(
             request, session, container.settings, login, integration, settings_form=state
         )
@@ -166,7 +166,7 @@ def rotate_key(
     login: FormLoginDep,
 ) -> Response:
     authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     integration, key = alert_service.rotate_key(
         session, container.clock, actor=login.actor, integration_id=integration.id
     )
@@ -297,7 +297,8 @@ def _settings_update(values: dict[str, Any]) -> IntegrationUpdate:
     )
 
 
-def _integration(session: Session, login: Login, integration_id: str) -> Integration:
+def integration_in_path(session: Session, login: Login, integration_id: str) -> Integration:
+    """The integration a page's path names, or the 404 page (rules.py uses it too)."""
     return alert_service.get_integration(
         session,
         actor=login.actor,

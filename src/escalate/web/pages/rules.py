@@ -12,7 +12,6 @@ from starlette.responses import RedirectResponse, Response
 
 from escalate import errors
 from escalate.alerts import rules as rule_service
-from escalate.alerts import service as alert_service
 from escalate.alerts.models import Integration, RoutingRule
 from escalate.alerts.schemas import (
     RoutingOrder,
@@ -24,6 +23,7 @@ from escalate.pagination import MAX_LIMIT, PageParams
 from escalate.web.deps import SessionDep
 from escalate.web.pages import choices, forms, lines, listing
 from escalate.web.pages.forms import FormState
+from escalate.web.pages.integrations import integration_in_path
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute
 from escalate.web.pages.sessions import FormDep, FormLoginDep, Login, LoginDep
@@ -48,7 +48,7 @@ CATCH_ALL_FIELDS = ("service_id", "escalation_policy", "severity_override")
 def show_rules(
     integration_id: str, request: Request, session: SessionDep, login: LoginDep
 ) -> Response:
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     notice = SAVED_NOTICES.get(request.query_params.get("saved", ""))
     return _rules_page(request, session, login, integration, notice=notice)
 
@@ -62,7 +62,7 @@ def add_rule(
     form: FormDep,
 ) -> Response:
     authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     state = FormState(values=_rule_values(form))
     forms.attempt(
         state,
@@ -75,7 +75,7 @@ def add_rule(
     )
     if state.failed:
         session.rollback()
-        integration = _integration(session, login, integration_id)
+        integration = integration_in_path(session, login, integration_id)
         return _rules_page(request, session, login, integration, add_form=state)
     return _back(integration, "added")
 
@@ -90,7 +90,7 @@ def edit_rule(
     form: FormDep,
 ) -> Response:
     authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     rule = _rule(session, login, integration, rule_id)
     state = FormState(values=_rule_values(form))
 
@@ -102,7 +102,7 @@ def edit_rule(
     forms.attempt(state, save)
     if state.failed:
         session.rollback()
-        integration = _integration(session, login, integration_id)
+        integration = integration_in_path(session, login, integration_id)
         return _rules_page(request, session, login, integration, edit_forms={rule.id: state})
     return _back(integration, "edited", anchor=f"rule-{rule.id}")
 
@@ -116,7 +116,7 @@ def delete_rule(
     login: FormLoginDep,
 ) -> Response:
     authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     rule = _rule(session, login, integration, rule_id)
     state = FormState()
     forms.attempt(
@@ -124,7 +124,7 @@ def delete_rule(
     )
     if state.failed:
         session.rollback()
-        integration = _integration(session, login, integration_id)
+        integration = integration_in_path(session, login, integration_id)
         return _rules_page(
             request,
             session,
@@ -146,7 +146,7 @@ def move_rule(
     form: FormDep,
 ) -> Response:
     authorize(login.actor, Permission.INTEGRATIONS_MANAGE)
-    integration = _integration(session, login, integration_id)
+    integration = integration_in_path(session, login, integration_id)
     rule = _rule(session, login, integration, rule_id)
     direction = forms.text(form, "direction")
     if direction not in ("up", "down") or rule.is_catch_all:
@@ -256,14 +256,6 @@ def _values_of(rule: RoutingRule) -> dict[str, Any]:
 def _back(integration: Integration, saved: str, *, anchor: str = "rules") -> Response:
     return RedirectResponse(
         f"/integrations/{integration.id}/routing?saved={saved}#{anchor}", status_code=303
-    )
-
-
-def _integration(session: Session, login: Login, integration_id: str) -> Integration:
-    return alert_service.get_integration(
-        session,
-        actor=login.actor,
-        integration_id=listing.path_id(integration_id, noun="integration", field="integration_id"),
     )
 
 
