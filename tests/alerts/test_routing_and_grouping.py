@@ -443,6 +443,12 @@ def test_an_unrouted_alert_raises_the_alarm_and_mails_the_admins(
     assert alert["incident_id"] is not None
     unrouted = client.get("/api/v1/alerts", headers=admin_headers, params={"routed": False})
     assert {a["id"] for a in unrouted.json()["items"]} == {sent["alert_id"], other["alert_id"]}
+    other_key = _alert(client, admin_headers, other["alert_id"])["dedup_key"]
+    _send(client, key, am_body("resolved", fingerprint=other_key, team="database"))
+    still_open = client.get(
+        "/api/v1/alerts", headers=admin_headers, params={"routed": False, "open": True}
+    )
+    assert [a["id"] for a in still_open.json()["items"]] == [sent["alert_id"]]
 
     with container.session_factory() as session:
         kinds = session.scalars(select(Job.kind).where(Job.kind == alarm.NOTIFY_UNROUTED)).all()

@@ -693,6 +693,7 @@ def list_alerts(
     incident_id: int | None = None,
     routed: bool | None = None,
     suppressed: bool | None = None,
+    open_only: bool = False,
 ) -> Page[Alert]:
     """Alerts, most recently seen first; `service` is a service's name or id. Their
     integration, service and incident come loaded: the alerts page shows all three on
@@ -716,6 +717,8 @@ def list_alerts(
         stmt = stmt.where(Alert.routed.is_(routed))
     if suppressed is not None:
         stmt = stmt.where(Alert.suppressed.is_(suppressed))
+    if open_only:
+        stmt = stmt.where(Alert.open_key.is_not(None))  # triggered or acknowledged
     return paginate(session, stmt, page)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import BaseModel, JsonValue
 
 from escalate.alerts import rules as rule_service
@@ -303,9 +303,11 @@ def list_alerts(
     incident_id: int | None = None,
     routed: bool | None = None,
     suppressed: bool | None = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> AlertPage:
     """Alerts, most recently seen first. `service` is a service's name or id;
-    `routed=false` lists the alerts that raised the unrouted alarm."""
+    `routed=false` lists the alerts that raised the unrouted alarm; `open=true` only the
+    triggered and acknowledged ones."""
     result = alert_service.list_alerts(
         session,
         actor=actor,
@@ -317,6 +319,7 @@ def list_alerts(
         incident_id=incident_id,
         routed=routed,
         suppressed=suppressed,
+        open_only=open_only,
     )
     return AlertPage(items=[AlertRead.model_validate(a) for a in result.items], total=result.total)
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Health
 from escalate.alerts import service as alert_service
-from escalate.alerts.models import Alert, AlertStatus
+from escalate.alerts.models import Alert
 from escalate.auth.permissions import Actor
 from escalate.incidents import service as incident_service
 from escalate.incidents.models import IncidentStatus
@@ -24,7 +24,6 @@ router = APIRouter(route_class=PageRoute)
 
 ATTENTION_LIMIT = 10
 UNROUTED_LIMIT = 5
-OPEN_ALERT = (AlertStatus.TRIGGERED, AlertStatus.ACKNOWLEDGED)
 OPEN_INCIDENT = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
 
@@ -66,19 +65,13 @@ def dashboard(request: Request, session: SessionDep, login: LoginDep) -> Respons
 
 
 def _open_unrouted(session: Session, actor: Actor) -> tuple[int, list[Alert]]:
-    """The alarm: open alerts that would page nobody and no silence covers. The alerts
-    filter takes one status, so both open ones are asked and the newest kept."""
-    total, newest = 0, []
-    for status in OPEN_ALERT:
-        page = alert_service.list_alerts(
-            session,
-            actor=actor,
-            page=PageParams(limit=UNROUTED_LIMIT),
-            status=status,
-            routed=False,
-            suppressed=False,
-        )
-        total += page.total
-        newest.extend(page.items)
-    newest.sort(key=lambda a: (a.last_seen_at, a.id), reverse=True)
-    return total, newest[:UNROUTED_LIMIT]
+    """The alarm: open alerts that no rule routes and no silence covers, newest first."""
+    page = alert_service.list_alerts(
+        session,
+        actor=actor,
+        page=PageParams(limit=UNROUTED_LIMIT),
+        routed=False,
+        suppressed=False,
+        open_only=True,
+    )
+    return page.total, page.items
