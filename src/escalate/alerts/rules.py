@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Service
-from escalate.alerts import generic, mapping, routing
+from escalate.alerts import generic, mapping
 from escalate.alerts import service as alert_service
 from escalate.alerts.mapping import InboundEvent
 from escalate.alerts.models import Integration, IntegrationKind, RoutingRule
@@ -216,18 +216,16 @@ def test_route(session: Session, clock: Clock, *, actor: Actor, data: RouteTest)
     integration = find_integration(session, actor=actor, key=data.integration)
     event = _sample_event(integration, data)
     now = clock.now()
-    subject = routing.subject_of(event)
     rules = alert_service.rules_of(session, integration.id)
-    chosen = routing.route(rules, subject)
-    silence = routing.covering_silence(
-        alert_service.active_silences(session, now), subject, chosen.service_id
+    decided = alert_service.decide(
+        integration, event, rules=rules, silences=alert_service.active_silences(session, now)
     )
+    chosen, silence, incident = decided.route, decided.silence, decided.incident
     names = {rule.id: rule.name for rule in rules}
-    group = routing.grouping_key(chosen.service_id, integration.grouping_labels or [], subject)
     service = session.get(Service, chosen.service_id) if chosen.service_id else None
     window = timedelta(minutes=integration.grouping_window_minutes)
     joining = (
-        incident_service.find_open(session, now, grouping_key=group, window=window)
+        incident_service.find_open(session, now, grouping_key=incident.grouping_key, window=window)
         if silence is None
         else None
     )
@@ -238,13 +236,11 @@ def test_route(session: Session, clock: Clock, *, actor: Actor, data: RouteTest)
         catch_all=chosen.unrouted_reason is not None and len(chosen.matched_rule_ids) == 1,
         service=NamedRef(id=service.id, name=service.name) if service else None,
         escalation_policy=chosen.escalation_policy,
-        incident_severity=routing.incident_severity(
-            event.severity, integration.severity_map or {}, chosen.severity_override
-        ),
+        incident_severity=incident.severity,
         routed=chosen.routed,
         unrouted_reason=chosen.unrouted_reason,
         suppressed_by=silence.id if silence else None,
-        grouping_key=group,
+        grouping_key=incident.grouping_key,
         would_join_incident=joining.number if joining else None,
         people=None,
     )

@@ -513,6 +513,44 @@ _PLACE_ALERT = (
 )
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a new alert goes: its route, the silence covering it (if any), and what its
+    incident would be. Ingestion and the route tester both decide it here."""
+
+    route: routing.Route
+    silence: Silence | None
+    incident: incident_service.NewAlert
+
+
+def decide(
+    integration: Integration,
+    event: InboundEvent,
+    *,
+    rules: Sequence[RoutingRule],
+    silences: Sequence[Silence],
+) -> Placement:
+    """Route the alert, find a silence covering it, and describe the incident it joins or
+    opens; no database access (the caller passes the rules and the active silences)."""
+    subject = routing.subject_of(event)
+    chosen = routing.route(rules, subject)
+    return Placement(
+        route=chosen,
+        silence=routing.covering_silence(silences, subject, chosen.service_id),
+        incident=incident_service.NewAlert(
+            title=event.summary or event.dedup_key,
+            severity=routing.incident_severity(
+                event.severity, integration.severity_map or {}, chosen.severity_override
+            ),
+            service_id=chosen.service_id,
+            escalation_policy=chosen.escalation_policy,
+            grouping_key=routing.grouping_key(
+                chosen.service_id, integration.grouping_labels or [], subject
+            ),
+        ),
+    )
+
+
 def _place(
     session: Session,
     clock: Clock,
@@ -526,32 +564,24 @@ def _place(
     incident; an unrouted one raises the alarm. `reopening` is the incident a re-opened
     alert had, which it goes back to when that is still its group's."""
     now = clock.now()
-    subject = routing.subject_of(event)
-    chosen = routing.route(_rules_in_transaction(session, integration.id), subject)
-    silence = routing.covering_silence(
-        _silences_in_transaction(session, now), subject, chosen.service_id
+    decided = decide(
+        integration,
+        event,
+        rules=_rules_in_transaction(session, integration.id),
+        silences=_silences_in_transaction(session, now),
     )
+    chosen, silence = decided.route, decided.silence
     # A silenced alert opens nothing; a re-opened one keeps the link to its old incident.
     incident_id = reopening
     if silence is None:
-        severity = routing.incident_severity(
-            event.severity, integration.severity_map or {}, chosen.severity_override
-        )
-        alert = incident_service.NewAlert(
-            title=event.summary or event.dedup_key,
-            severity=severity,
-            service_id=chosen.service_id,
-            escalation_policy=chosen.escalation_policy,
-            grouping_key=routing.grouping_key(
-                chosen.service_id, integration.grouping_labels or [], subject
-            ),
-        )
         window = timedelta(minutes=integration.grouping_window_minutes)
         if reopening is None:
-            incident_id = incident_service.join_or_open(session, now, alert, window=window)
+            incident_id = incident_service.join_or_open(
+                session, now, decided.incident, window=window
+            )
         else:
             incident_id = incident_service.rejoin(
-                session, now, alert, window=window, previous_id=reopening
+                session, now, decided.incident, window=window, previous_id=reopening
             )
     session.execute(
         _PLACE_ALERT,
