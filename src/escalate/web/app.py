@@ -21,7 +21,7 @@ from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
 from escalate.web import health, pages, problems
 from escalate.web.api import router as api_router
-from escalate.web.api.ingest import events_v2_router
+from escalate.web.api.ingest import IngestDoor, events_v2_router
 from escalate.web.metrics import Metrics
 from escalate.web.middleware import BodySizeLimit, RequestMetrics
 
@@ -75,6 +75,7 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)
 
+    app.add_middleware(IngestDoor)  # innermost: the ingest paths skip FastAPI's routing
     # Our own limit rather than FastAPI's max_body_size: that one answers a declared
     # oversize body in plain text, and every error here is problem JSON.
     app.add_middleware(BodySizeLimit, max_bytes=container.settings.max_body_bytes)
