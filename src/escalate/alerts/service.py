@@ -49,6 +49,7 @@ from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFail
 from escalate.incidents import service as incident_service
 from escalate.keys import digest, new_secret
 from escalate.pagination import Page, PageParams, paginate
+from escalate.prepared import Prepared
 
 KEY_PREFIX = "esc_int_"
 EXCERPT_BYTES = 2048
@@ -346,8 +347,8 @@ def _apply(
         outcome = _acknowledge(session, now, integration, event.dedup_key)
     else:
         outcome = _resolve(session, now, integration, event.dedup_key)
-    session.execute(
-        _EVENT_INSERT,
+    _EVENT_INSERT.run(
+        session,
         {
             "alert_id": outcome.alert_id,
             "integration_id": integration.id,
@@ -381,13 +382,14 @@ def _trigger(
 
 # The hot statements are built once and run with parameters: building one per event (ORM
 # .values() coercion, the upsert's `excluded` columns, a fresh cache key) cost several
-# times more than running it. On the table, not the class, so no ORM bulk path runs.
-_EVENT_INSERT = insert(cast(Table, AlertEvent.__table__))
+# times more than running it, and running it through SQLAlchemy several times more than
+# the driver does (see escalate.prepared).
+_EVENT_INSERT = Prepared(insert(cast(Table, AlertEvent.__table__)))
 _LATEST = ("severity", "summary", "source", "labels", "details", "links", "payload")
 
 
 @functools.cache
-def _upsert_statement(dialect: str) -> Any:
+def _upsert_statement(dialect: str) -> Prepared:
     """INSERT a new open alert, or count + 1 on the open one with its key."""
     table = cast(Table, Alert.__table__)
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
@@ -400,7 +402,7 @@ def _upsert_statement(dialect: str) -> Any:
             **{name: stmt.excluded[name] for name in _LATEST},
         },
     )
-    return stmt.returning(table.c.id, table.c.count)
+    return Prepared(stmt.returning(table.c.id, table.c.count))
 
 
 def _upsert_open_alert(
@@ -429,12 +431,12 @@ def _upsert_open_alert(
         "reopen_count": 0,
     }
     statement = _upsert_statement(session.get_bind().dialect.name)
-    alert_id, count = session.execute(statement, values).one()
+    alert_id, count = statement.one(session, values)
     return alert_id, count == 1
 
 
 _ALERTS = cast(Table, Alert.__table__)
-_FLAPPED = (
+_FLAPPED = Prepared(
     select(_ALERTS.c.id, _ALERTS.c.incident_id)
     .where(
         _ALERTS.c.integration_id == bindparam("integration_id"),
@@ -460,21 +462,22 @@ def _reopen_if_flapping(
     incident; the caller places it again (routes and silences may have changed since)."""
     if integration.flap_window_minutes <= 0:
         return None
-    previous = session.execute(
-        _FLAPPED,
+    previous = _FLAPPED.first(
+        session,
         {
             "integration_id": integration.id,
             "dedup_key": event.dedup_key,
             "since": now - timedelta(minutes=integration.flap_window_minutes),
         },
-    ).one_or_none()
+    )
     if previous is None:
         return None
+    previous_id, previous_incident_id = previous
     # The new row holds the open key; free it before the old alert takes it back.
     session.execute(delete(Alert).where(Alert.id == new_alert_id))
     session.execute(
         update(Alert)
-        .where(Alert.id == previous.id)
+        .where(Alert.id == previous_id)
         .values(
             open_key=event.dedup_key,
             status=AlertStatus.TRIGGERED,
@@ -493,7 +496,7 @@ def _reopen_if_flapping(
         )
         .execution_options(synchronize_session=False)
     )
-    return int(previous.id), previous.incident_id
+    return int(previous_id), previous_incident_id
 
 
 _PLACED = (
@@ -506,7 +509,7 @@ _PLACED = (
     "silence_id",
     "incident_id",
 )
-_PLACE_ALERT = (
+_PLACE_ALERT = Prepared(
     update(_ALERTS)
     .where(_ALERTS.c.id == bindparam("alert_id"))
     .values({name: bindparam(name) for name in _PLACED})
@@ -583,8 +586,8 @@ def _place(
             incident_id = incident_service.rejoin(
                 session, now, decided.incident, window=window, previous_id=reopening
             )
-    session.execute(
-        _PLACE_ALERT,
+    _PLACE_ALERT.run(
+        session,
         {
             "alert_id": alert_id,
             "service_id": chosen.service_id,

@@ -16,13 +16,14 @@ from escalate.db import find
 from escalate.errors import NotFound
 from escalate.incidents.models import Counter, Incident, IncidentSeverity, IncidentStatus
 from escalate.pagination import Page, PageParams, paginate
+from escalate.prepared import Prepared
 
 INCIDENT_COUNTER = "incident"
 OPEN = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
 
 _COUNTERS = cast(Table, Counter.__table__)
-_TAKE_NUMBER = (
+_TAKE_NUMBER = Prepared(
     update(_COUNTERS)
     .where(_COUNTERS.c.name == bindparam("counter"))
     .values(value=_COUNTERS.c.value + 1)
@@ -33,12 +34,12 @@ _TAKE_NUMBER = (
 def next_number(session: Session) -> int:
     """The next incident number. The row lock of the UPDATE makes concurrent takers wait,
     so numbers never repeat; a rolled-back transaction gives its number back."""
-    number = session.execute(_TAKE_NUMBER, {"counter": INCIDENT_COUNTER}).scalar_one_or_none()
-    if number is None:  # a database made before the counter was seeded by migration 0004
+    taken = _TAKE_NUMBER.first(session, {"counter": INCIDENT_COUNTER})
+    if taken is None:  # a database made before the counter was seeded by migration 0004
         session.add(Counter(name=INCIDENT_COUNTER, value=1))
         session.flush()
         return 1
-    return number
+    return int(taken[0])
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,11 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
     raises the incident's severity; a milder one never lowers it. Plain SQL: this runs for
     every new alert on the ingest path."""
     lock_incidents(session)
-    found = session.execute(
-        _FIND_OPEN, {"grouping_key": alert.grouping_key, "since": now - window}
-    ).one_or_none()
+    found = _FIND_OPEN.first(session, {"grouping_key": alert.grouping_key, "since": now - window})
     if found is None:
         return int(
-            session.execute(
-                _OPEN_INCIDENT,
+            _OPEN_INCIDENT.one(
+                session,
                 {
                     "number": next_number(session),
                     "title": alert.title[:1024] or "Untitled alert",
@@ -74,28 +73,29 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
                     "escalation_policy": alert.escalation_policy,
                     "now": now,
                 },
-            ).scalar_one()
+            )[0]
         )
     incident_id, severity = found
-    session.execute(
-        _JOIN_INCIDENT,
-        {"incident_id": incident_id, "now": now, "severity": _worse(alert, severity)},
+    _JOIN_INCIDENT.run(
+        session, {"incident_id": incident_id, "now": now, "severity": _worse(alert, severity)}
     )
     return int(incident_id)
 
 
 _INCIDENTS = cast(Table, Incident.__table__)
-_FIND_OPEN = (
+_FIND_OPEN = Prepared(
     select(_INCIDENTS.c.id, _INCIDENTS.c.severity)
     .where(
         _INCIDENTS.c.grouping_key == bindparam("grouping_key"),
-        _INCIDENTS.c.status.in_([status.value for status in OPEN]),
+        # Not IN (OPEN): a prepared statement takes no list parameter (every status but
+        # resolved is open).
+        _INCIDENTS.c.status != IncidentStatus.RESOLVED.value,
         _INCIDENTS.c.last_alert_at >= bindparam("since"),
     )
     .order_by(_INCIDENTS.c.id.desc())
     .limit(1)
 )
-_OPEN_INCIDENT = (
+_OPEN_INCIDENT = Prepared(
     insert(_INCIDENTS)
     .values(
         number=bindparam("number"),
@@ -112,12 +112,12 @@ _OPEN_INCIDENT = (
     )
     .returning(_INCIDENTS.c.id)
 )
-_TOUCH_INCIDENT = (
+_TOUCH_INCIDENT = Prepared(
     update(_INCIDENTS)
     .where(_INCIDENTS.c.id == bindparam("incident_id"))
     .values(last_alert_at=bindparam("now"), severity=bindparam("severity"))
 )
-_JOIN_INCIDENT = (
+_JOIN_INCIDENT = Prepared(
     update(_INCIDENTS)
     .where(_INCIDENTS.c.id == bindparam("incident_id"))
     .values(
@@ -149,14 +149,16 @@ def find_open(
 # incident counter's row lock besides; under one lock, taken before the counter, no cycle
 # is possible. It serialises only the transactions that touch incidents, until they commit.
 _INCIDENTS_LOCK_ID = 1 << 40
-_LOCK_INCIDENTS = select(func.pg_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
+_LOCK_INCIDENTS = Prepared(
+    select(func.pg_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
+)
 
 
 def lock_incidents(session: Session) -> None:
     """Take the incidents lock for the rest of the transaction (call before reading an
     incident to change it)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_INCIDENTS, {"lock_id": _INCIDENTS_LOCK_ID})
+        _LOCK_INCIDENTS.run(session, {"lock_id": _INCIDENTS_LOCK_ID})
 
 
 def rejoin(
@@ -166,19 +168,17 @@ def rejoin(
     there is one (it may be its own); else its previous incident re-opened when that is of
     the same group; else a new one (as join_or_open)."""
     lock_incidents(session)
-    found = session.execute(
-        _FIND_OPEN, {"grouping_key": alert.grouping_key, "since": now - window}
-    ).one_or_none()
+    found = _FIND_OPEN.first(session, {"grouping_key": alert.grouping_key, "since": now - window})
     if found is None and previous_id is not None:
         group = session.scalar(select(Incident.grouping_key).where(Incident.id == previous_id))
         if group == alert.grouping_key:
             alert_reopened(session, now, previous_id)
             return previous_id
-    if found is not None and previous_id is not None and found.id == previous_id:
+    if found is not None and previous_id is not None and found[0] == previous_id:
         # Still open, and it was counted when the alert first joined it.
-        session.execute(
-            _TOUCH_INCIDENT,
-            {"incident_id": previous_id, "now": now, "severity": _worse(alert, found.severity)},
+        _TOUCH_INCIDENT.run(
+            session,
+            {"incident_id": previous_id, "now": now, "severity": _worse(alert, found[1])},
         )
         return previous_id
     return join_or_open(session, now, alert, window=window)
