@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.alerts import alarm as alert_alarm
+from escalate.alerts import snapshot as routing_snapshot
 from escalate.auth import audit
 from escalate.auth import jobs as auth_jobs
 from escalate.clock import Clock, SystemClock
@@ -38,6 +39,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     factory = make_session_factory(engine)
     audit.install(factory)
+    routing_snapshot.install(factory)
     container = Container(
         settings=settings,
         engine=engine,

@@ -9,10 +9,9 @@ takes effect at once in every server process, with no time-to-live to tune and n
 between processes. Only keys that were valid are remembered; an unknown key costs a query
 each time, as it did before (and is refused and logged anyway).
 
-Extending it: data derived from an integration that the ingest path needs on every event
-(routing rules, silences) can live on the entry, built on a miss in `load`. It needs a
-signal of its own that it is stale: for instance a version the integration row carries,
-bumped with every change to the integration's rules and compared in `verify`."""
+In the committer's transactions the row comes from the routing snapshot (alerts.snapshot),
+which reads it again only after something about routing changed: the check is then one
+read of the routing revision per batch."""
 
 from __future__ import annotations
 
@@ -22,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalate.alerts.models import Integration, IntegrationKind
+from escalate.alerts.snapshot import SESSION_KEY as SNAPSHOT
+from escalate.alerts.snapshot import RoutingSnapshot
 from escalate.keys import digest
 
 MAX_ENTRIES = 10_000
@@ -73,7 +74,11 @@ class IntegrationCache:
         integration = verified.get(known.key_digest)
         if integration is not None:
             return integration
-        integration = session.get(Integration, known.id)
+        snapshot: RoutingSnapshot | None = session.info.get(SNAPSHOT)
+        if snapshot is not None:
+            integration = snapshot.integration(session, known.id)
+        else:
+            integration = session.get(Integration, known.id)
         if (
             integration is None
             or not integration.is_active

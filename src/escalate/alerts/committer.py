@@ -115,11 +115,20 @@ class Committer:
         lanes: int = 1,
         max_batch: int = DEFAULT_MAX_BATCH,
         name: str = "escalate-committer",
+        session_info: dict[str, Any] | None = None,
     ) -> None:
+        """`session_info` goes into the info of every batch's session (for example the
+        routing snapshot, alerts.snapshot)."""
         self.max_batch = max_batch
         self.stats = CommitterStats()
         self._lanes = [
-            _Lane(session_factory, clock, self.stats, max_batch, f"{name}-{n}")
+            _Lane(
+                session_factory,
+                {"clock": clock, **(session_info or {})},
+                self.stats,
+                max_batch,
+                f"{name}-{n}",
+            )
             for n in range(max(1, lanes))
         ]
 
@@ -156,13 +165,13 @@ class _Lane:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
-        clock: Clock,
+        session_info: dict[str, Any],
         stats: CommitterStats,
         max_batch: int,
         name: str,
     ) -> None:
         self._factory = session_factory
-        self._clock = clock
+        self._session_info = session_info
         self._stats = stats
         self._max_batch = max_batch
         self._name = name
@@ -172,6 +181,7 @@ class _Lane:
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
         self._connection: Connection | None = None
+        self._writer_lock: _SQLiteWriterLock | None = None
 
     def put(self, request: _Request[Any]) -> None:
         with self._lifecycle:
@@ -252,10 +262,11 @@ class _Lane:
         if self._connection is None:
             bind = self._factory.kw["bind"]
             self._connection = bind.connect()
+            self._writer_lock = _SQLiteWriterLock.beside(self._connection)
         session = self._factory(bind=self._connection)
-        session.info["clock"] = self._clock
+        session.info.update(self._session_info)
         try:
-            with _sqlite_writer_turn(self._connection), session.begin():
+            with _turn(self._writer_lock), session.begin():
                 _take_writer_locks(session, batch)
                 for request in batch:
                     if isolated:
@@ -277,6 +288,9 @@ class _Lane:
 
     def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
+        writer_lock, self._writer_lock = self._writer_lock, None
+        if writer_lock is not None:
+            writer_lock.close()
         if connection is not None:
             with contextlib.suppress(Exception):  # it may be the broken part
                 connection.close()
@@ -292,22 +306,38 @@ class _Lane:
             stats.largest_batch = max(stats.largest_batch, len(settled))
 
 
-@contextlib.contextmanager
-def _sqlite_writer_turn(connection: Connection) -> Iterator[None]:
-    """On SQLite, wait for this process's turn as the one writer on a lock file beside the
+class _SQLiteWriterLock:
+    """On SQLite, this process's turn as the one writer, taken on a lock file beside the
     database. Several server processes then take turns woken by the kernel the moment the
     other commits, instead of polling in SQLite's busy handler, whose sleeps grow to 100 ms
-    (each process still batches its own requests). Other engines: nothing to do."""
-    database = connection.engine.url.database
-    if connection.engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        yield
-        return
-    with open(f"{database}-writer.lock", "a+b") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
+    (each process still batches its own requests). The file stays open with the lane's
+    connection."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a+b")  # noqa: SIM115 (closed with the lane's connection)
+
+    @classmethod
+    def beside(cls, connection: Connection) -> _SQLiteWriterLock | None:
+        """The lock of the connection's SQLite database file; None for other engines."""
+        database = connection.engine.url.database
+        if connection.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return cls(f"{database}-writer.lock")
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        fcntl.flock(self._file, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _turn(lock: _SQLiteWriterLock | None) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext() if lock is None else lock.turn()
 
 
 # Advisory lock ids of writer keys: a range of their own (incident grouping uses 1 << 40).

@@ -42,6 +42,8 @@ from escalate.alerts.schemas import (
     PreviewProblem,
     validate_mapping,
 )
+from escalate.alerts.snapshot import SESSION_KEY as SNAPSHOT
+from escalate.alerts.snapshot import RoutingSnapshot
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
@@ -683,12 +685,17 @@ def active_silences(session: Session, now: datetime) -> list[Silence]:
 
 
 # The committer applies many requests in one transaction: within it the rules and silences
-# cannot change under the ingest path, so each is read once per transaction, not per alert.
+# cannot change under the ingest path, so each is read once per transaction, not per alert;
+# and its transactions keep them from one to the next while they do not change
+# (alerts.snapshot, in session.info).
 _RULES_SEEN = "escalate_rules_by_integration"
 _SILENCES_SEEN = "escalate_silences_not_ended"
 
 
 def _rules_in_transaction(session: Session, integration_id: int) -> list[RoutingRule]:
+    snapshot: RoutingSnapshot | None = session.info.get(SNAPSHOT)
+    if snapshot is not None:
+        return snapshot.rules(session, integration_id)
     seen: dict[int, list[RoutingRule]] = session.info.setdefault(_RULES_SEEN, {})
     if integration_id not in seen:
         seen[integration_id] = rules_of(session, integration_id)
@@ -696,6 +703,9 @@ def _rules_in_transaction(session: Session, integration_id: int) -> list[Routing
 
 
 def _silences_in_transaction(session: Session, now: datetime) -> list[Silence]:
+    snapshot: RoutingSnapshot | None = session.info.get(SNAPSHOT)
+    if snapshot is not None:
+        return snapshot.silences(session, now)
     seen: tuple[datetime, list[Silence]] | None = session.info.get(_SILENCES_SEEN)
     if seen is None or now < seen[0]:
         later = select(Silence).where(Silence.ends_at > now).order_by(Silence.id)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from escalate import __version__
+from escalate.alerts import snapshot as routing_snapshot
 from escalate.alerts.cache import IntegrationCache
 from escalate.alerts.committer import Committer
 from escalate.bootstrap import Container
@@ -37,7 +38,13 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     # The ingest path's writes share transactions (see alerts.committer).
     settings = container.settings
     lanes = 1 if settings.is_sqlite else settings.ingest_lanes
-    committer = Committer(container.session_factory, container.clock, lanes=lanes)
+    # Its transactions keep what routing reads between batches (see alerts.snapshot).
+    committer = Committer(
+        container.session_factory,
+        container.clock,
+        lanes=lanes,
+        session_info={routing_snapshot.SESSION_KEY: routing_snapshot.RoutingSnapshot()},
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +66,9 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # Our metrics are Prometheus's (/metrics); FastAPI's OpenTelemetry support would
+        # still look for global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container
     app.state.committer = committer
