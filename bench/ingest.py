@@ -17,7 +17,8 @@ machine's two cores (httpx would take about as much CPU per request as the serve
 
 "cpu ms/ev" is the CPU time the server process(es) spent per accepted event (warm-up
 included, the database server's own not): the figure that moves least when something
-else loads the machine.
+else loads the machine. "load ms/ev" is the load generator's own CPU time per event, taken
+from the same two cores.
 
 After each workload the database is read directly: every event answered 2xx must be there
 (one alert event row per accepted event, the alerts' counts summing to the accepted
@@ -320,17 +321,21 @@ def bench_engine(label: str, url: str, args: argparse.Namespace) -> None:
         for kind, (name, build) in workloads.items():
             keys = Keys(f"{kind}-{uuid.uuid4().hex[:6]}", args.repeat, random.Random(7))
             cpu_before = cpu_seconds([proc.pid for proc in procs])
+            client_before = time.process_time()
             tally = run_load(ports, args.clients, args.seconds, keys, build)
+            client_ms = (time.process_time() - client_before) * 1000
             cpu_ms = (cpu_seconds([proc.pid for proc in procs]) - cpu_before) * 1000
             answered_2xx = len(tally.latencies) - tally.errors
             events, alerts, counts = stored(url, f"bench-{kind}")
             lost = max(0, tally.accepted - events) + max(0, tally.accepted - counts)
             lost += max(0, len(tally.accepted_keys) - alerts)
             verdict = "none" if lost == 0 else f"{lost} MISSING"
+            accepted = max(1, tally.accepted)
             print(
                 f"{label:<11} {name:<13} {answered_2xx / args.seconds:>9.0f} "
                 f"{pct(tally.latencies, 50):>8.1f} {pct(tally.latencies, 99):>8.1f} "
-                f"{cpu_ms / max(1, tally.accepted):>9.2f} {tally.errors:>7} {tally.accepted:>9} "
+                f"{cpu_ms / accepted:>9.2f} {client_ms / accepted:>9.2f} "
+                f"{tally.errors:>7} {tally.accepted:>9} "
                 f"{events:>9} {alerts:>7} {counts:>9} {verdict:>6}",
                 flush=True,
             )
@@ -367,7 +372,8 @@ def main() -> None:
     )
     print(
         f"{'engine':<11} {'workload':<13} {'events/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'cpu ms/ev':>9} {'errors':>7} {'accepted':>9} {'stored':>9} {'alerts':>7} "
+        f"{'cpu ms/ev':>9} {'load ms/ev':>9} {'errors':>7} {'accepted':>9} {'stored':>9} "
+        f"{'alerts':>7} "
         f"{'sum count':>9} {'lost':>6}"
     )
     if args.engine in ("sqlite", "both"):
