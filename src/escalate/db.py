@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, String, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -104,10 +105,29 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+        )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )
+
+
+def _json_dumps(value: Any) -> str:
+    """JSON columns written with orjson: several times faster than the standard library,
+    and every ingested event writes four of them. Keys that are not strings are written as
+    strings, as json.dumps does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -137,14 +157,17 @@ def _configure_sqlite(engine: Engine) -> None:
             # WAL readers never wait and are never waited for; query_only turns an
             # accidental write into an error instead of a lock upgrade that can fail.
             conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.info[QUERY_ONLY] = True  # kept with the driver's connection
             conn.exec_driver_sql("BEGIN")
             return
         # One writer at a time, decided at BEGIN: no deadlock-prone lock upgrades later.
-        conn.exec_driver_sql("PRAGMA query_only=OFF")
+        if conn.info.pop(QUERY_ONLY, False):
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 READ_ONLY = "escalate_read_only"
+QUERY_ONLY = "escalate_query_only"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -91,17 +92,13 @@ class Prepared:
     def _execute(
         self, session: Session, values: Mapping[str, Any], *, fetch: bool
     ) -> tuple[Any, ...] | None:
-        connection = session.connection()  # begins the session's transaction if needed
-        compiled = self._for(connection.dialect, values)
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(compiled.sql, compiled.arguments(values))
-            if not fetch:
-                return None
-            raw = cursor.fetchone()
-            return None if raw is None else compiled.row(raw)
-        finally:
-            cursor.close()
+        dialect, cursor = _driver(session)
+        compiled = self._for(dialect, values)
+        cursor.execute(compiled.sql, compiled.arguments(values))
+        if not fetch:
+            return None
+        raw = cursor.fetchone()
+        return None if raw is None else compiled.row(raw)
 
     def _for(self, dialect: Dialect, values: Mapping[str, Any]) -> _Compiled:
         key = (dialect.name, frozenset(values))
@@ -139,6 +136,28 @@ class Prepared:
             for column in getattr(self.statement, "exported_columns", ())
         )
         return _Compiled(compiler.string, compiler.positional, tuple(parameters), results)
+
+
+_DRIVER = "escalate_prepared_driver"
+
+
+def _driver(session: Session) -> tuple[Dialect, Any]:
+    """The dialect and a driver cursor of the session's transaction, found once per
+    transaction (asking the session for its connection cost more than most statements)."""
+    found: tuple[Dialect, Any] | None = session.info.get(_DRIVER)
+    if found is None:
+        connection = session.connection()  # begins the session's transaction if needed
+        found = (connection.dialect, connection.connection.cursor())
+        session.info[_DRIVER] = found
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the connection goes back to the pool
+        found = session.info.pop(_DRIVER, None)
+        if found is not None:
+            found[1].close()
 
 
 def _named_in_order(compiler: SQLCompiler) -> list[str]:
