@@ -4,6 +4,9 @@ Every stored time is UTC and timezone-aware; money is Decimal on both engines.""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,7 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Numeric, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    Numeric,
+    String,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 from escalate.ids import in_range
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -164,6 +177,53 @@ def _configure_sqlite(engine: Engine) -> None:
         if conn.info.pop(QUERY_ONLY, False):
             conn.exec_driver_sql("PRAGMA query_only=OFF")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class WalCheckpointer:
+    """Checkpoints an SQLite WAL from a thread of its own, every `interval` seconds, for a
+    connection that does not checkpoint itself (PRAGMA wal_autocheckpoint=0: the ingest
+    committer's). A checkpoint copies the WAL into the database file and syncs it, tens
+    of milliseconds on this machine's disk; in the committing connection it held up the
+    batch and every request in it (the ingest p99). PASSIVE waits for nobody, and the
+    next writer starts the WAL over once all of it is copied."""
+
+    def __init__(self, engine: Engine, *, interval: float = 1.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="escalate-wal", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        # The driver's connection, in autocommit: through SQLAlchemy the PRAGMA would run
+        # in a transaction, and every write transaction here begins IMMEDIATE (a lock).
+        connection = self.engine.raw_connection()
+        try:
+            while not self._stop.wait(self.interval):
+                self.checkpoint(connection)
+            self.checkpoint(connection)
+        finally:
+            connection.close()
+
+    @staticmethod
+    def checkpoint(connection: Any) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            log.exception("WAL checkpoint failed; the next one tries again")
+        finally:
+            cursor.close()
 
 
 READ_ONLY = "escalate_read_only"

@@ -276,3 +276,30 @@ def test_a_batch_first_locks_its_writer_keys_in_order_on_postgresql(
         assert [parameters["lock_id"] for parameters in locked] == ids
     else:
         assert locked == []  # one writer already
+
+
+def test_on_the_loop_one_iterations_requests_share_a_batch_and_a_failure_stays_alone(
+    container: Container, make_integration
+) -> None:
+    integration_id, _ = make_integration(IntegrationKind.EVENTS_V2)
+    committer = Committer(container.session_factory, container.clock, on_loop=True)
+
+    async def hand_in() -> list[Any]:
+        # Handed in within one turn of the loop: the batch starts after all of them.
+        return await asyncio.gather(
+            committer.run(_trigger(container, integration_id, "a")),
+            committer.run(_trigger(container, integration_id, "b", fail=True)),
+            committer.run(_trigger(container, integration_id, "c")),
+            return_exceptions=True,
+        )
+
+    try:
+        first, refused, third = _run(hand_in)
+        later = _run(lambda: committer.run(_trigger(container, integration_id, "d")))
+    finally:
+        committer.close()
+    assert isinstance(refused, ValidationFailed)
+    assert [first.dedup_key, third.dedup_key, later.dedup_key] == ["a", "c", "d"]
+    assert _stored(container) == (["a", "c", "d"], 3)
+    assert committer.stats.batches == 2 and committer.stats.isolated_batches == 1
+    assert committer.stats.largest_batch == 3

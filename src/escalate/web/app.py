@@ -17,7 +17,7 @@ from escalate.alerts import snapshot as routing_snapshot
 from escalate.alerts.cache import IntegrationCache
 from escalate.alerts.committer import Committer
 from escalate.bootstrap import Container
-from escalate.db import read_only_session
+from escalate.db import WalCheckpointer, read_only_session
 from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
 from escalate.web import health, pages, problems
@@ -44,16 +44,23 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
         container.clock,
         lanes=lanes,
         session_info={routing_snapshot.SESSION_KEY: routing_snapshot.RoutingSnapshot()},
+        on_loop=settings.is_sqlite,
     )
+
+    checkpointer = WalCheckpointer(container.engine) if settings.is_sqlite else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if checkpointer is not None:
+            checkpointer.start()
         if background is not None:
             background.start()
         try:
             yield
         finally:
             committer.close()
+            if checkpointer is not None:
+                checkpointer.stop()
             if background is not None:
                 background.stop()
 
