@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.alerts import service as alert_service
 from escalate.alerts.committer import Committer
@@ -303,3 +304,20 @@ def test_on_the_loop_one_iterations_requests_share_a_batch_and_a_failure_stays_a
     assert _stored(container) == (["a", "c", "d"], 3)
     assert committer.stats.batches == 2 and committer.stats.isolated_batches == 1
     assert committer.stats.largest_batch == 3
+
+
+def test_on_the_loop_a_database_it_cannot_open_fails_the_requests_instead_of_hanging(
+    container: Container, tmp_path
+) -> None:
+    unreachable = create_engine(f"sqlite:///{tmp_path / 'missing' / 'escalate.db'}")
+    committer = Committer(sessionmaker(bind=unreachable), container.clock, on_loop=True)
+
+    async def hand_in() -> Any:
+        return await asyncio.wait_for(committer.run(lambda _session: "stored"), GUARD_SECONDS)
+
+    try:
+        with pytest.raises(OperationalError):
+            _run(hand_in)
+    finally:
+        committer.close()
+        unreachable.dispose()

@@ -343,12 +343,22 @@ class _LoopLane(_Lane):
 
     async def _drain(self) -> None:
         while self._pending:
-            self._connect()
-            await self._take_turn()
             try:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: len(batch)]
+                self._connect()
+                await self._take_turn()
+            except Exception as exc:  # no connection, no lock file: every waiting request
+                batch, self._pending = self._pending, []  # gets the error, as BEGIN's would
+                log.exception("the committer could not start a batch")
+                self._disconnect()
+                _settle([_Settled(request, error=exc) for request in batch])
+                return
+            batch = self._pending[: self._max_batch]
+            del self._pending[: len(batch)]
+            try:
                 settled = self._apply(batch)
+            except BaseException as exc:  # not even an error of ours: answer, then stop
+                _settle([_Settled(request, error=exc) for request in batch])
+                raise
             finally:
                 self._end_turn()
             _settle(settled)
