@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -221,30 +221,19 @@ async def alertmanager_by_bearer(request: Request, _bearer: BearerDep) -> Respon
 
 
 async def answer_alertmanager(request: Request, *, key_in_path: str | None) -> Response:
+    container = _container(request)
     key, staff_token = _credentials(request, key_in_path)
     body = await read_body(request)
-    return await _alertmanager(_container(request), request, body, key=key, staff_token=staff_token)
-
-
-async def _alertmanager(
-    container: Container, request: Request, body: RawBody, *, key: str, staff_token: str | None
-) -> JSONResponse:
     try:
-        if body.too_large:
-            raise _too_large()
-        known = await _authenticate(container, request, key=key, staff_token=staff_token)
-        try:
-            _require_kind(known, IntegrationKind.ALERTMANAGER)
-            try:
-                webhook = AlertmanagerWebhook.model_validate_json(body.data)
-            except ValidationError as exc:
-                refusal = _invalid(exc)
-                refusal.integration_id = known.id
-                raise refusal from None
-        except Refusal:
-            # Refused by what this process remembers of the key: is it still valid?
-            await _authenticate(container, request, key=key, staff_token=staff_token, fresh=True)
-            raise
+        known, webhook = await _admit(
+            container,
+            request,
+            body,
+            key=key,
+            staff_token=staff_token,
+            kind=IntegrationKind.ALERTMANAGER,
+            parse=_parse_webhook,
+        )
         events = mapping.from_alertmanager(webhook)
 
         def ingest(session: Session, integration: Integration) -> list[alert_service.Outcome]:
@@ -260,6 +249,50 @@ async def _alertmanager(
             container, request, refusal, endpoint=ALERTMANAGER, body=body, key=key
         )
     return _accepted(outcomes)
+
+
+Parsed = TypeVar("Parsed")
+
+
+async def _admit(
+    container: Container,
+    request: Request,
+    body: RawBody,
+    *,
+    key: str,
+    staff_token: str | None,
+    kind: IntegrationKind,
+    parse: Callable[[bytes, KnownIntegration], Parsed],
+) -> tuple[KnownIntegration, Parsed]:
+    """The integration the key opens and the body parsed, or a Refusal. A refusal decided
+    with what this process remembers of the key is answered by the key as it is now."""
+    if body.too_large:
+        raise _too_large()
+    known = await _authenticate(container, request, key=key, staff_token=staff_token)
+    try:
+        _require_kind(known, kind)
+        return known, parse(body.data, known)
+    except Refusal:
+        await _authenticate(container, request, key=key, staff_token=staff_token, fresh=True)
+        raise
+
+
+def _parse_webhook(data: bytes, known: KnownIntegration) -> AlertmanagerWebhook:
+    try:
+        return AlertmanagerWebhook.model_validate_json(data)
+    except ValidationError as exc:
+        refusal = _invalid(exc)
+        refusal.integration_id = known.id
+        raise refusal from None
+
+
+def _parse_generic(data: bytes, known: KnownIntegration) -> Any:
+    try:
+        return generic.parse_body(data)
+    except generic.MalformedBody as exc:
+        raise Refusal(
+            400, "Malformed JSON", exc.detail, field="body", integration_id=known.id
+        ) from None
 
 
 async def _refused(
@@ -394,30 +427,19 @@ async def generic_by_bearer(request: Request, _bearer: BearerDep) -> Response:
 
 
 async def answer_generic(request: Request, *, key_in_path: str | None) -> Response:
+    container = _container(request)
     key, staff_token = _credentials(request, key_in_path)
     body = await read_body(request)
-    return await _generic(_container(request), request, body, key=key, staff_token=staff_token)
-
-
-async def _generic(
-    container: Container, request: Request, body: RawBody, *, key: str, staff_token: str | None
-) -> JSONResponse:
     try:
-        if body.too_large:
-            raise _too_large()
-        known = await _authenticate(container, request, key=key, staff_token=staff_token)
-        try:
-            _require_kind(known, IntegrationKind.GENERIC)
-            try:
-                document = generic.parse_body(body.data)
-            except generic.MalformedBody as exc:
-                raise Refusal(
-                    400, "Malformed JSON", exc.detail, field="body", integration_id=known.id
-                ) from None
-        except Refusal:
-            # Refused by what this process remembers of the key: is it still valid?
-            await _authenticate(container, request, key=key, staff_token=staff_token, fresh=True)
-            raise
+        known, document = await _admit(
+            container,
+            request,
+            body,
+            key=key,
+            staff_token=staff_token,
+            kind=IntegrationKind.GENERIC,
+            parse=_parse_generic,
+        )
 
         def ingest(session: Session, integration: Integration) -> list[alert_service.Outcome]:
             # The mapping is the integration's, read in the transaction that stores.
