@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
-from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -547,24 +546,3 @@ def test_touching_overrides_are_allowed() -> None:
     assert Shift("dev", utc(2025, 6, 2, 1), utc(2025, 6, 2, 3), "override") in final_timeline(
         schedule, utc(2025, 6, 2), utc(2025, 6, 3)
     )
-
-
-def test_ninety_days_of_three_layers_is_quick() -> None:
-    start = utc(2025, 1, 1)
-    business = Restriction(WEEKDAYS, time(9), time(17))
-    schedule = Schedule(
-        "Europe/Berlin",
-        (
-            layer(("ana", "ben", "chi"), Rotation.WEEKLY, start, name="a"),
-            layer(
-                ("ana", "ben"), Rotation.HOURS, start, name="b", hours=1, restrictions=(business,)
-            ),
-            layer(("chi", "dev"), Rotation.DAILY, start, name="c"),
-        ),
-    )
-    began = perf_counter()
-
-    timeline = final_timeline(schedule, start, start + timedelta(days=90))
-
-    assert timeline
-    assert perf_counter() - began < 1.0
