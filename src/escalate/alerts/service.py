@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
 from escalate.alerts import alarm, generic, mail, mapping, routing
+from escalate.alerts import snapshot as routing_snapshot
 from escalate.alerts.mapping import InboundEvent
 from escalate.alerts.models import (
     Alert,
@@ -664,24 +665,12 @@ def _latest_alert_id(session: Session, integration: Integration, key: str) -> in
 
 def rules_of(session: Session, integration_id: int) -> list[RoutingRule]:
     """An integration's rules in order, the catch-all last."""
-    return list(
-        session.scalars(
-            select(RoutingRule)
-            .where(RoutingRule.integration_id == integration_id)
-            .order_by(RoutingRule.is_catch_all, RoutingRule.position, RoutingRule.id)
-        )
-    )
+    return routing_snapshot.read_rules(session, integration_id)
 
 
 def active_silences(session: Session, now: datetime) -> list[Silence]:
     """Silences and maintenance windows whose window includes now."""
-    return list(
-        session.scalars(
-            select(Silence)
-            .where(Silence.starts_at <= now, Silence.ends_at > now)
-            .order_by(Silence.id)
-        )
-    )
+    return routing_snapshot.in_window(routing_snapshot.read_silences_not_ended(session, now), now)
 
 
 # The committer applies many requests in one transaction: within it the rules and silences
@@ -708,10 +697,9 @@ def _silences_in_transaction(session: Session, now: datetime) -> list[Silence]:
         return snapshot.silences(session, now)
     seen: tuple[datetime, list[Silence]] | None = session.info.get(_SILENCES_SEEN)
     if seen is None or now < seen[0]:
-        later = select(Silence).where(Silence.ends_at > now).order_by(Silence.id)
-        seen = (now, list(session.scalars(later)))
+        seen = (now, routing_snapshot.read_silences_not_ended(session, now))
         session.info[_SILENCES_SEEN] = seen
-    return [s for s in seen[1] if s.starts_at <= now < s.ends_at]
+    return routing_snapshot.in_window(seen[1], now)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")

@@ -68,6 +68,27 @@ def _forget_check(session: Session, transaction: Any) -> None:
         session.info.pop(_CHECKED, None)
 
 
+def read_rules(session: Session, integration_id: int) -> list[RoutingRule]:
+    """An integration's rules in order, the catch-all last."""
+    return list(
+        session.scalars(
+            select(RoutingRule)
+            .where(RoutingRule.integration_id == integration_id)
+            .order_by(RoutingRule.is_catch_all, RoutingRule.position, RoutingRule.id)
+        )
+    )
+
+
+def read_silences_not_ended(session: Session, now: datetime) -> list[Silence]:
+    """Silences and maintenance windows active now or later (kept while time moves on)."""
+    return list(session.scalars(select(Silence).where(Silence.ends_at > now).order_by(Silence.id)))
+
+
+def in_window(silences: list[Silence], now: datetime) -> list[Silence]:
+    """Those whose window includes now."""
+    return [s for s in silences if s.starts_at <= now < s.ends_at]
+
+
 _MISSING = object()
 
 
@@ -95,13 +116,7 @@ class RoutingSnapshot:
         revision = self._check(session)
         rules = self._rules.get(integration_id)
         if rules is None:
-            rules = list(
-                session.scalars(
-                    select(RoutingRule)
-                    .where(RoutingRule.integration_id == integration_id)
-                    .order_by(RoutingRule.is_catch_all, RoutingRule.position, RoutingRule.id)
-                )
-            )
+            rules = read_rules(session, integration_id)
             self._remember(session, revision, self._rules, integration_id, rules)
         return rules
 
@@ -110,10 +125,9 @@ class RoutingSnapshot:
         revision = self._check(session)
         kept = self._silences.get("")
         if kept is None or now < kept[0]:  # read at a later time (a clock set back, in tests)
-            later = select(Silence).where(Silence.ends_at > now).order_by(Silence.id)
-            kept = (now, list(session.scalars(later)))
+            kept = (now, read_silences_not_ended(session, now))
             self._remember(session, revision, self._silences, "", kept)
-        return [s for s in kept[1] if s.starts_at <= now < s.ends_at]
+        return in_window(kept[1], now)
 
     def _check(self, session: Session) -> int | None:
         """Once per transaction: the routing revision, everything kept forgotten if it
