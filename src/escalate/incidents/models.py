@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from escalate.accounts.models import Service
-from escalate.db import Base, UTCDateTime
+from escalate.db import Base, JSONType, UTCDateTime
 
 
 class IncidentSeverity(StrEnum):
@@ -65,6 +66,21 @@ class Incident(Base):
     last_alert_at: Mapped[datetime] = mapped_column(UTCDateTime)
     alert_count: Mapped[int] = mapped_column(default=0)
     reopen_count: Mapped[int] = mapped_column(default=0)
+    acknowledged_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    resolved_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The escalation in flight. `escalation_plan` is the policy copied when the incident
+    # was triggered (editing the policy never changes it); every (re)start, acknowledge
+    # and resolve bumps `escalation_generation`, so a timer queued under an older one is
+    # stale and does nothing.
+    escalation_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    escalation_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    escalation_round: Mapped[int] = mapped_column(default=0, server_default="0")
+    escalation_step: Mapped[int | None] = mapped_column()
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service | None] = relationship()
 
@@ -73,3 +89,25 @@ class Incident(Base):
         Index("ix_incidents_status_opened", "status", "opened_at"),
         Index("ix_incidents_opened", "opened_at"),
     )
+
+
+class IncidentEvent(Base):
+    """One line of an incident's timeline: what happened, when, and who did it (a person,
+    or the system with `actor_label` saying which part). `internal` lines are never shown
+    to customers."""
+
+    __tablename__ = "incident_events"
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "triggered", "paged", "notification", "acknowledged", "resolved", "escalated", ...
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    internal: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (Index("ix_incident_events_incident_at", "incident_id", "at"),)

@@ -109,6 +109,8 @@ _OPEN_INCIDENT = Prepared(
         last_alert_at=bindparam("now"),
         alert_count=1,
         reopen_count=0,
+        escalation_generation=0,
+        escalation_round=0,
     )
     .returning(_INCIDENTS.c.id)
 )

@@ -1,0 +1,139 @@
+"""Writing notifications into the outbox, inside the caller's transaction.
+
+Dispatchers deliver them afterwards (notify.dispatcher); a row's `dedup_key` makes writing
+the same notification twice (a retried job, a duplicate timer) a no-op."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from escalate.auth.models import User
+from escalate.clock import Clock
+from escalate.notify.models import (
+    Channel,
+    ContactMethod,
+    Notification,
+    NotificationRule,
+    NotificationStatus,
+)
+
+UNACKNOWLEDGED = "unacknowledged"
+DEFAULT_MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to tell a person; each channel renders it its own way."""
+
+    kind: str
+    subject: str
+    body: str
+    incident_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """One way to reach a person: a method, and how long after the page to use it."""
+
+    channel: Channel
+    address: str
+    contact_method_id: int | None
+    delay: timedelta
+
+
+def reaches_of(session: Session, user: User) -> list[Reach]:
+    """The user's notification rules; with none, the first active contact method at once;
+    with no contact method at all, their login e-mail at once (nobody is unreachable)."""
+    rules = session.execute(
+        select(NotificationRule.delay_minutes, ContactMethod)
+        .join(ContactMethod, NotificationRule.contact_method_id == ContactMethod.id)
+        .where(NotificationRule.user_id == user.id, ContactMethod.is_active.is_(True))
+        .order_by(NotificationRule.delay_minutes, ContactMethod.position, ContactMethod.id)
+    ).all()
+    if rules:
+        return [
+            Reach(method.channel, method.address, method.id, timedelta(minutes=delay))
+            for delay, method in rules
+        ]
+    method = session.scalar(
+        select(ContactMethod)
+        .where(ContactMethod.user_id == user.id, ContactMethod.is_active.is_(True))
+        .order_by(ContactMethod.position, ContactMethod.id)
+        .limit(1)
+    )
+    if method is not None:
+        return [Reach(method.channel, method.address, method.id, timedelta())]
+    return [Reach(Channel.EMAIL, user.email, None, timedelta())]
+
+
+def page_user(
+    session: Session, clock: Clock, *, user: User, message: Message, dedup_prefix: str
+) -> list[int]:
+    """Queue a page to one person by every notification rule of theirs. Rules with a delay
+    are conditional: cancelled instead of sent if the incident is acknowledged by then.
+    Returns the ids of the rows written (none when they were all written before)."""
+    written = []
+    for index, reach in enumerate(reaches_of(session, user)):
+        row_id = add(
+            session,
+            clock,
+            dedup_key=f"{dedup_prefix}:u{user.id}:r{index}",
+            user_id=user.id,
+            reach=reach,
+            message=message,
+            condition=UNACKNOWLEDGED if reach.delay > timedelta() else None,
+        )
+        if row_id is not None:
+            written.append(row_id)
+    return written
+
+
+def add(
+    session: Session,
+    clock: Clock,
+    *,
+    dedup_key: str,
+    user_id: int | None,
+    reach: Reach,
+    message: Message,
+    condition: str | None = None,
+    fallback_of_id: int | None = None,
+) -> int | None:
+    """Write one notification; None when one with this dedup key exists already."""
+    now = clock.now()
+    values = {
+        "dedup_key": dedup_key[:255],
+        "kind": message.kind,
+        "incident_id": message.incident_id,
+        "user_id": user_id,
+        "contact_method_id": reach.contact_method_id,
+        "channel": reach.channel.value,
+        "address": reach.address,
+        "subject": message.subject,
+        "body": message.body,
+        "data": message.data,
+        "condition": condition,
+        "status": NotificationStatus.PENDING.value,
+        "due_at": now + reach.delay,
+        "attempts": 0,
+        "max_attempts": DEFAULT_MAX_ATTEMPTS,
+        "created_at": now,
+        "fallback_of_id": fallback_of_id,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Notification.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
