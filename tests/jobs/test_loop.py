@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 from escalate.bootstrap import Container
 from escalate.clock import FrozenClock
@@ -14,7 +15,7 @@ from escalate.db import make_engine, make_session_factory, transaction
 from escalate.jobs import service as job_service
 from escalate.jobs.models import JobStatus
 from escalate.jobs.registry import JobContext, JobRegistry
-from escalate.jobs.worker import Worker
+from escalate.jobs.worker import MIN_IDLE_WAIT_SECONDS, Worker
 
 HOUR = 3600.0
 PATIENCE = 20.0  # seconds before a missing event counts as a failure
@@ -139,3 +140,18 @@ def test_listen_notify_wakes_a_worker_on_postgresql(pg_url: str, clock: FrozenCl
         engine.dispose()
     assert not worker.running
     assert not worker.listening.is_set()
+
+
+def test_an_idle_worker_sleeps_until_the_next_timer_not_a_whole_poll(
+    container: Container, clock: FrozenClock
+) -> None:
+    worker = Worker(container.session_factory, clock, JobRegistry(), poll_interval=HOUR)
+    assert worker.idle_wait() == HOUR  # nothing queued: the poll interval
+    with transaction(container.session_factory, clock=clock) as session:
+        job_service.enqueue(
+            session, clock, kind="test.later", run_at=clock.now() + timedelta(seconds=2.5)
+        )
+    assert worker.idle_wait() == 2.5
+    clock.advance(timedelta(seconds=10))
+    # Overdue (held by another worker, say): a short floor, never a busy loop or an hour.
+    assert worker.idle_wait() == MIN_IDLE_WAIT_SECONDS

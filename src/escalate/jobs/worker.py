@@ -35,7 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.clock import Clock
@@ -47,6 +47,7 @@ from escalate.jobs.service import NOTIFY_CHANNEL
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 4000
+MIN_IDLE_WAIT_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -325,12 +326,41 @@ class Worker:
                     log.exception("job worker %s: batch failed", self.worker_id)
                     done = 0
                 if not done and not stop.is_set():
-                    self._wake.wait(self.poll_interval)
+                    self._wake.wait(self._idle_wait_or_poll())
         finally:
             listener_done.set()
             if listener is not None:
                 listener.join(timeout=5)
             log.info("job worker %s stopped", self.worker_id)
+
+    def idle_wait(self) -> float:
+        """Seconds to sleep with nothing due: until the next queued job's run time or the
+        next lease to expire, at most one poll interval. Escalation timers are due at exact
+        moments; sleeping a whole poll interval past them would make every step late."""
+        with self.session_factory() as session:
+            next_run, next_expiry = session.execute(
+                select(
+                    select(func.min(Job.run_at))
+                    .where(Job.status == JobStatus.QUEUED)
+                    .scalar_subquery(),
+                    select(func.min(Job.lease_expires_at))
+                    .where(Job.status == JobStatus.RUNNING)
+                    .scalar_subquery(),
+                )
+            ).one()
+        moments = [moment for moment in (next_run, next_expiry) if moment is not None]
+        if not moments:
+            return self.poll_interval
+        until = (min(moments) - self.clock.now()).total_seconds()
+        # The floor keeps a due row another worker holds (SKIP LOCKED) from making us spin.
+        return min(max(until, MIN_IDLE_WAIT_SECONDS), self.poll_interval)
+
+    def _idle_wait_or_poll(self) -> float:
+        try:
+            return self.idle_wait()
+        except Exception:  # the database may be restarting: poll as before
+            log.exception("job worker %s: could not read the next due time", self.worker_id)
+            return self.poll_interval
 
     def start(self) -> None:
         """Run the loop in a background thread (the web app's in-process worker)."""
