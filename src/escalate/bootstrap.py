@@ -19,6 +19,8 @@ from escalate.jobs import housekeeping
 from escalate.jobs import service as job_service
 from escalate.jobs.registry import JobRegistry
 from escalate.jobs.worker import Worker
+from escalate.notify import outbox
+from escalate.notify.dispatcher import Dispatcher
 from escalate.settings import Settings
 
 
@@ -66,6 +68,43 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
     )
     job_service.install_wake_hook(container.session_factory, worker.wake)
     return worker
+
+
+def build_dispatcher(container: Container, *, dispatcher_id: str | None = None) -> Dispatcher:
+    """A notification dispatcher over the container's database, woken at once by commits in
+    this process that write notifications (others are found by its short poll)."""
+    dispatcher = Dispatcher(
+        container.session_factory,
+        container.clock,
+        container.settings,
+        dispatcher_id=dispatcher_id,
+    )
+    outbox.install_wake_hook(container.session_factory, dispatcher.wake)
+    return dispatcher
+
+
+class Background:
+    """Several background loops started and stopped together (the web app's `background`)."""
+
+    def __init__(self, *loops: Worker | Dispatcher) -> None:
+        self.loops = loops
+
+    def start(self) -> None:
+        for loop in self.loops:
+            loop.start()
+
+    def stop(self) -> None:
+        for loop in self.loops:
+            loop.stop()
+
+    @property
+    def running(self) -> bool:
+        return all(loop.running for loop in self.loops)
+
+
+def build_background(container: Container) -> Background:
+    """The in-process job worker and notification dispatcher of `escalate serve`."""
+    return Background(build_worker(container), build_dispatcher(container))
 
 
 def seed_recurring_jobs(container: Container) -> None:

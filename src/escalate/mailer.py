@@ -15,16 +15,28 @@ class MailNotConfigured(RuntimeError):
     """ESCALATE_SMTP_HOST is not set."""
 
 
-def send(settings: Settings, *, to: Sequence[str], subject: str, text: str) -> None:
-    """Send one plain-text message; raises on any SMTP failure so a job retries it."""
+def send(
+    settings: Settings,
+    *,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    message_id: str | None = None,
+    timeout: float = SMTP_TIMEOUT_SECONDS,
+) -> None:
+    """Send one plain-text message; raises on any SMTP failure so a job retries it.
+
+    A stable `message_id` lets receivers recognise a resend of the same message."""
     if not settings.smtp_host:
         raise MailNotConfigured("ESCALATE_SMTP_HOST is not set")
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = ", ".join(to)
     message["Subject"] = subject
+    if message_id is not None:
+        message["Message-ID"] = message_id
     message.set_content(text)
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_username:

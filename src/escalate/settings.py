@@ -69,6 +69,27 @@ class Settings(BaseSettings):
         description="Take mail for <integration-key>@this domain only; empty takes any domain.",
     )
 
+    notify_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of one notification delivery."
+    )
+    notify_lease_seconds: int = Field(
+        default=120, ge=15, description="How long a dispatcher holds a claimed notification."
+    )
+    notify_poll_seconds: float = Field(
+        default=0.2, gt=0, description="Idle notification dispatcher poll period."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api",
+        description="Slack Web API base for bot-token contact methods (chat.postMessage).",
+    )
+    sms_url: str | None = Field(
+        default=None,
+        description="SMS provider speaking the Twilio Messages API (base URL); unset: no SMS.",
+    )
+    sms_account: str | None = Field(default=None, description="SMS provider account id.")
+    sms_token: str | None = Field(default=None, repr=False, description="Its auth token.")
+    sms_from: str | None = Field(default=None, description="Sender number of SMS (E.164).")
+
     def effective_secret_key(self) -> str:
         return self.secret_key or _process_secret()
 

@@ -109,7 +109,9 @@ def serve(
                     log_config=access_log.log_config(),
                 )
             return
-        background = bootstrap.build_worker(container) if settings.run_worker_in_process else None
+        background = (
+            bootstrap.build_background(container) if settings.run_worker_in_process else None
+        )
         app = create_app(container, background=background)
         _freeze_startup_objects()
         with _mail_listener(container):
@@ -200,7 +202,7 @@ def worker_app() -> FastAPI:
     from the environment in that process; the parent has checked the schema."""
     container = bootstrap.build()
     settings = container.settings
-    background = bootstrap.build_worker(container) if settings.run_worker_in_process else None
+    background = bootstrap.build_background(container) if settings.run_worker_in_process else None
     app = create_app(container, background=background)
     _freeze_startup_objects()
     return app
@@ -235,15 +237,38 @@ def worker(
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         job_worker = bootstrap.build_worker(container, worker_id=worker_id)
+        dispatcher = bootstrap.build_dispatcher(
+            container, dispatcher_id=f"{worker_id}:notify" if worker_id else None
+        )
         bootstrap.seed_recurring_jobs(container)
         if once:
             done = job_worker.drain()
-            output.show(f"Worker {job_worker.worker_id} ran {done} due job(s).")
+            sent = dispatcher.drain()
+            dispatcher.close()
+            output.show(
+                f"Worker {job_worker.worker_id} ran {done} due job(s) and handled {sent} "
+                "due notification(s)."
+            )
             return
         stop = threading.Event()
-        with _stop_on_signals(stop, job_worker.wake, doing="the current job"):
+
+        def wake_all() -> None:
+            job_worker.wake()
+            dispatcher.wake()
+
+        # The dispatcher delivers the outbox next to the job loop, in a thread of its own.
+        notify_thread = threading.Thread(
+            target=dispatcher.run_forever, args=(stop,), name="escalate-notify", daemon=True
+        )
+        with _stop_on_signals(stop, wake_all, doing="the current job"):
             note(f"Worker {job_worker.worker_id} running; Ctrl-C or SIGTERM stops it.")
-            job_worker.run_forever(stop)
+            notify_thread.start()
+            try:
+                job_worker.run_forever(stop)
+            finally:
+                stop.set()
+                dispatcher.wake()
+                notify_thread.join(timeout=30)
         note(f"Worker {job_worker.worker_id} stopped.")
 
 

@@ -5,14 +5,15 @@ the same notification twice (a retried job, a duplicate timer) a no-op."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.auth.models import User
 from escalate.clock import Clock
@@ -26,6 +27,8 @@ from escalate.notify.models import (
 
 UNACKNOWLEDGED = "unacknowledged"
 DEFAULT_MAX_ATTEMPTS = 6
+# Set on a session that wrote a notification; the in-process dispatcher wakes on its commit.
+WAKE_FLAG = "notifications_written"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def reaches_of(session: Session, user: User) -> list[Reach]:
     ).all()
     if rules:
         return [
-            Reach(method.channel, method.address, method.id, timedelta(minutes=delay))
+            Reach(Channel(method.channel), method.address, method.id, timedelta(minutes=delay))
             for delay, method in rules
         ]
     method = session.scalar(
@@ -70,7 +73,7 @@ def reaches_of(session: Session, user: User) -> list[Reach]:
         .limit(1)
     )
     if method is not None:
-        return [Reach(method.channel, method.address, method.id, timedelta())]
+        return [Reach(Channel(method.channel), method.address, method.id, timedelta())]
     return [Reach(Channel.EMAIL, user.email, None, timedelta())]
 
 
@@ -115,7 +118,8 @@ def add(
         "incident_id": message.incident_id,
         "user_id": user_id,
         "contact_method_id": reach.contact_method_id,
-        "channel": reach.channel.value,
+        # Channel(...): a channel read from the database is a plain str.
+        "channel": Channel(reach.channel).value,
         "address": reach.address,
         "subject": message.subject,
         "body": message.body,
@@ -136,4 +140,22 @@ def add(
         .on_conflict_do_nothing(index_elements=["dedup_key"])
         .returning(Notification.id)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    row_id = session.execute(stmt).scalar_one_or_none()
+    if row_id is not None:
+        session.info[WAKE_FLAG] = True
+    return row_id
+
+
+def install_wake_hook(factory: sessionmaker[Session], wake: Callable[[], None]) -> None:
+    """Call `wake` after every commit of a session from `factory` that wrote a notification
+    (the dispatcher then delivers it at once instead of at its next poll)."""
+
+    def _after_commit(session: Session) -> None:
+        if session.info.pop(WAKE_FLAG, False):
+            wake()
+
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(WAKE_FLAG, None)
+
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_rollback", _after_rollback)
