@@ -6,6 +6,7 @@ from escalate.web.api import (
     accounts,
     alerts,
     audit,
+    contacts,
     incidents,
     ingest,
     jobs,
@@ -18,6 +19,17 @@ from escalate.web.api import (
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     # Routes are matched in order, one by one: the busiest door first (see app.py).
-    for module in (ingest, accounts, services, sla, users, audit, jobs, alerts, incidents):
+    for module in (
+        ingest,
+        accounts,
+        services,
+        sla,
+        users,
+        contacts,
+        audit,
+        jobs,
+        alerts,
+        incidents,
+    ):
         api.include_router(module.router)
     return api
