@@ -12,6 +12,7 @@ from escalate.cli.accounts import account_app, contact_app, contract_app
 from escalate.cli.alerts import alert_app, integration_app
 from escalate.cli.db import db_app
 from escalate.cli.demo import demo_app
+from escalate.cli.notify import method_app, rule_app
 from escalate.cli.routing import incident_app, routing_app, silence_app
 from escalate.cli.runtime import EXIT_CODES_HELP
 from escalate.cli.services import service_app
@@ -61,3 +62,5 @@ app.add_typer(alert_app, name="alert")
 app.add_typer(routing_app, name="routing")
 app.add_typer(silence_app, name="silence")
 app.add_typer(incident_app, name="incident")
+app.add_typer(method_app, name="contact-method")
+app.add_typer(rule_app, name="notification-rule")
