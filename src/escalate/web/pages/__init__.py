@@ -9,6 +9,7 @@ from escalate.web.pages import (
     dashboard,
     incidents,
     integrations,
+    profile,
     route_tester,
     rules,
     silences,
@@ -27,6 +28,7 @@ def router() -> APIRouter:
         rules,
         route_tester,
         silences,
+        profile,
     ):
         pages.include_router(module.router)
     return pages
