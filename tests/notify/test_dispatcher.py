@@ -298,3 +298,28 @@ def test_a_stale_dispatcher_cannot_overwrite_the_outcome_of_the_one_that_took_ov
     row = load(notification)
     assert row.status == NotificationStatus.DELIVERED and row.locked_by == "other"
     assert row.attempts == 2
+
+
+def test_outbox_depth_counts_what_is_due_waiting_sending_and_failed(
+    container: Container,
+    clock: FrozenClock,
+    make_user,
+    make_method,
+    queue,
+    make_dispatcher,
+    http_receiver: HttpReceiver,
+) -> None:
+    user = make_user(Role.RESPONDER)
+    method = make_method(user.id, Channel.SLACK, f"{http_receiver.url}/flaky")
+    http_receiver.fail("/flaky", 500)
+    queue(method)
+    queue(method, delay=timedelta(minutes=5))
+    make_dispatcher().run_once()  # the first fails and waits for its retry
+    queue(method)
+    with container.session_factory() as s:
+        assert outbox.depth(s, now=clock.now()) == {
+            "due": 1,
+            "waiting": 2,
+            "sending": 0,
+            "failed": 0,
+        }

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -159,3 +159,23 @@ def install_wake_hook(factory: sessionmaker[Session], wake: Callable[[], None]) 
 
     event.listen(factory, "after_commit", _after_commit)
     event.listen(factory, "after_rollback", _after_rollback)
+
+
+def depth(session: Session, *, now: datetime) -> dict[str, int]:
+    """Outbox depth for /metrics: rows due now, waiting (later or for a retry), being sent,
+    and failed. Delivered and cancelled rows are the bulk and never interesting here."""
+    due = (Notification.status == NotificationStatus.PENDING) & (Notification.due_at <= now)
+    waiting = (Notification.status == NotificationStatus.PENDING) & (Notification.due_at > now)
+    row = session.execute(
+        select(
+            func.count().filter(due),
+            func.count().filter(waiting),
+            func.count().filter(Notification.status == NotificationStatus.SENDING),
+            func.count().filter(Notification.status == NotificationStatus.FAILED),
+        ).where(
+            Notification.status.in_(
+                [NotificationStatus.PENDING, NotificationStatus.SENDING, NotificationStatus.FAILED]
+            )
+        )
+    ).one()
+    return dict(zip(("due", "waiting", "sending", "failed"), (int(n) for n in row), strict=True))
