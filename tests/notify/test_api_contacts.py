@@ -16,7 +16,11 @@ from escalate.auth.models import Role
 from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
 from escalate.db import transaction
+from escalate.errors import PermissionDenied
+from escalate.notify import contacts
 from escalate.notify.dispatcher import Dispatcher
+from escalate.notify.models import Channel
+from escalate.notify.schemas import ContactMethodCreate
 
 
 def _token_of(container: Container, user_id: int) -> dict[str, str]:
@@ -189,3 +193,15 @@ def test_bad_rules_are_refused_naming_the_field(
         client.delete("/api/v1/me/notification-rules/424242", headers=admin_headers).status_code
         == 404
     )
+
+
+def test_viewers_read_but_do_not_change_their_methods_in_any_adapter(
+    container: Container, make_user
+) -> None:
+    viewer = make_user(Role.VIEWER)
+    actor = auth_service.actor_for(viewer)
+    data = ContactMethodCreate(channel=Channel.EMAIL, address="v@escalate.example")
+    with transaction(container.session_factory, clock=container.clock) as s:
+        assert contacts.list_methods(s, actor=actor, user_id=viewer.id) == []
+        with pytest.raises(PermissionDenied):
+            contacts.create_method(s, container.clock, actor=actor, user_id=viewer.id, data=data)

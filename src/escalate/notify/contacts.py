@@ -16,11 +16,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from escalate.auth import service as auth_service
-from escalate.auth.models import User
+from escalate.auth.models import Role, User
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
-from escalate.errors import Conflict, NotFound, ValidationFailed
+from escalate.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from escalate.notify import outbox
 from escalate.notify.models import Channel, ContactMethod, NotificationRule
 from escalate.notify.schemas import (
@@ -96,11 +96,14 @@ def _check_secret(channel: Channel, secret: str | None) -> None:
 # --- contact methods --------------------------------------------------------------------
 
 
-def _user_for(session: Session, actor: Actor, user_id: int) -> User:
-    """The user whose methods are managed, once the actor may manage them."""
+def _user_for(session: Session, actor: Actor, user_id: int, *, write: bool = False) -> User:
+    """The user whose methods are managed, once the actor may see (or change) them."""
     # Addresses, Slack webhook URLs included, are private to their owner and the admins.
     if actor.user_id != user_id:
         authorize(actor, Permission.USERS_MANAGE)
+    elif write and actor.role == Role.VIEWER:
+        # The same rule as the API's for every route, so the pages and the CLI agree.
+        raise PermissionDenied("viewers have read-only access")
     return auth_service.get(session, user_id=user_id)
 
 
@@ -139,7 +142,7 @@ def create_method(
 ) -> tuple[ContactMethod, str | None]:
     """Add a contact method; return it with the webhook secret when one was generated
     (shown once, never stored readable elsewhere)."""
-    _user_for(session, actor, user_id)
+    _user_for(session, actor, user_id, write=True)
     channel = Channel(data.channel)
     _check_secret(channel, data.secret)
     address = normalized_address(channel, data.address, has_secret=data.secret is not None)
@@ -183,7 +186,7 @@ def update_method(
     session: Session, *, actor: Actor, user_id: int, method_id: int, data: ContactMethodUpdate
 ) -> ContactMethod:
     """Change a method's address, label, secret, position or whether it is used."""
-    _user_for(session, actor, user_id)
+    _user_for(session, actor, user_id, write=True)
     method = _method_of(session, user_id, method_id, field="method_id")
     changes = data.model_dump(exclude_unset=True)
     channel = Channel(method.channel)
@@ -201,7 +204,7 @@ def update_method(
 
 def delete_method(session: Session, *, actor: Actor, user_id: int, method_id: int) -> None:
     """Remove a method and its rules (notifications already queued fall back elsewhere)."""
-    _user_for(session, actor, user_id)
+    _user_for(session, actor, user_id, write=True)
     method = _method_of(session, user_id, method_id, field="method_id")
     session.execute(delete(NotificationRule).where(NotificationRule.contact_method_id == method.id))
     session.delete(method)
@@ -210,7 +213,7 @@ def delete_method(session: Session, *, actor: Actor, user_id: int, method_id: in
 
 def send_test(session: Session, clock: Clock, *, actor: Actor, user_id: int, method_id: int) -> int:
     """Queue a test notification to one method; return the notification's id."""
-    user = _user_for(session, actor, user_id)
+    user = _user_for(session, actor, user_id, write=True)
     method = _method_of(session, user_id, method_id, field="method_id")
     reach = outbox.Reach(Channel(method.channel), method.address, method.id, timedelta())
     row_id = outbox.add(
@@ -249,7 +252,7 @@ def create_rule(
     session: Session, *, actor: Actor, user_id: int, data: NotificationRuleCreate
 ) -> NotificationRule:
     """Add "notify by this method N minutes after being paged"."""
-    _user_for(session, actor, user_id)
+    _user_for(session, actor, user_id, write=True)
     method = find(session, ContactMethod, data.contact_method_id)
     if method is None or method.user_id != user_id:
         raise ValidationFailed(
@@ -277,7 +280,7 @@ def create_rule(
 
 def delete_rule(session: Session, *, actor: Actor, user_id: int, rule_id: int) -> None:
     """Remove one rule."""
-    _user_for(session, actor, user_id)
+    _user_for(session, actor, user_id, write=True)
     rule = find(session, NotificationRule, rule_id)
     if rule is None or rule.user_id != user_id:
         raise NotFound(f"notification rule {rule_id} not found for user {user_id}", field="rule_id")
