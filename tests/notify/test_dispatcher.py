@@ -323,3 +323,29 @@ def test_outbox_depth_counts_what_is_due_waiting_sending_and_failed(
             "sending": 0,
             "failed": 0,
         }
+
+
+def test_after_a_crash_mid_send_the_resend_carries_the_same_delivery_id(
+    clock: FrozenClock,
+    make_user,
+    make_method,
+    queue,
+    make_dispatcher,
+    http_receiver: HttpReceiver,
+    load,
+) -> None:
+    user = make_user(Role.RESPONDER)
+    method = make_method(user.id, Channel.WEBHOOK, f"{http_receiver.url}/hook", secret="s" * 8)
+    notification = queue(method)
+    crashed, survivor = make_dispatcher("crashed"), make_dispatcher("survivor")
+    [item], _ = crashed.claim(10)
+    # It sends, then dies before recording: the row stays "sending" until its lease ends.
+    crashed.client.post(
+        f"{http_receiver.url}/hook", headers={"X-Escalate-Delivery": str(item.outgoing.id)}
+    )
+    assert survivor.run_once() == 0
+    clock.advance(crashed.lease + timedelta(seconds=1))
+    assert survivor.run_once() == 1
+    ids = [r.headers["x-escalate-delivery"] for r in http_receiver.to("/hook")]
+    assert ids == [str(notification), str(notification)]  # the receiver can drop the second
+    assert load(notification).status == NotificationStatus.DELIVERED
