@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -90,3 +92,25 @@ def test_serving_from_postgresql_needs_a_secret_key() -> None:
     finally:
         container.dispose()
     assert Settings(database_url="sqlite:///x.db").serving_problem() is None
+
+
+def test_metrics_show_the_notification_outbox(
+    client: TestClient, container: Container, admin_headers, clock, make_user
+) -> None:
+    from escalate.notify import outbox
+    from escalate.notify.models import Channel
+
+    user = make_user()
+    with transaction(container.session_factory, clock=clock) as session:
+        for n, delay in enumerate((timedelta(0), timedelta(0), timedelta(minutes=5))):
+            outbox.add(
+                session,
+                clock,
+                dedup_key=f"metrics-{n}",
+                user_id=user.id,
+                reach=outbox.Reach(Channel.EMAIL, "a@example.com", None, delay),
+                message=outbox.Message(kind="test", subject="s", body="b"),
+            )
+    body = client.get("/metrics", headers=admin_headers).text
+    assert 'escalate_notifications{state="due"} 2.0' in body
+    assert 'escalate_notifications{state="waiting"} 1.0' in body

@@ -20,6 +20,7 @@ from escalate.bootstrap import Container
 from escalate.db import WalCheckpointer, read_only_session
 from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
+from escalate.notify import outbox
 from escalate.web import health, pages, problems
 from escalate.web.api import router as api_router
 from escalate.web.api.ingest import IngestDoor, events_v2_router
@@ -115,4 +116,7 @@ def _install_docs(app: FastAPI) -> None:
 
 def _queue_stats(container: Container) -> dict[str, Any]:
     with read_only_session(container.session_factory) as session:
-        return job_service.queue_stats(session, now=container.clock.now())
+        now = container.clock.now()
+        stats = job_service.queue_stats(session, now=now)
+        stats["outbox"] = outbox.depth(session, now=now)
+        return stats

@@ -52,7 +52,8 @@ class Metrics:
 
 
 class _QueueCollector(Collector):
-    """Reads the job queue at scrape time, so the figures are never stale."""
+    """Reads the job queue and the notification outbox at scrape time, so the figures are
+    never stale."""
 
     def __init__(self, queue_stats: Callable[[], dict[str, Any]]) -> None:
         self.queue_stats = queue_stats
@@ -68,6 +69,14 @@ class _QueueCollector(Collector):
             "Age of the oldest job that is due and not yet claimed (0 when none).",
             value=float(stats.get("oldest_due_age_seconds", 0.0)),
         )
+        outbox = GaugeMetricFamily(
+            "escalate_notifications",
+            "Notifications in the outbox by state (due, waiting, sending, failed).",
+            labels=["state"],
+        )
+        for state, count in sorted(stats.get("outbox", {}).items()):
+            outbox.add_metric([state], count)
+        yield outbox
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())
