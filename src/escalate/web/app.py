@@ -21,7 +21,7 @@ from escalate.db import WalCheckpointer, read_only_session
 from escalate.errors import ValidationFailed
 from escalate.jobs import service as job_service
 from escalate.notify import outbox
-from escalate.web import health, pages, problems
+from escalate.web import calendar, health, pages, problems
 from escalate.web.api import router as api_router
 from escalate.web.api.ingest import IngestDoor, events_v2_router
 from escalate.web.metrics import Metrics
@@ -90,6 +90,7 @@ def create_app(container: Container, *, background: Any = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router())
     app.include_router(pages.router())
+    app.include_router(calendar.router)  # the secret-URL iCalendar feeds
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_docs(app)
 

@@ -10,6 +10,7 @@ from escalate.web.api import (
     incidents,
     ingest,
     jobs,
+    schedules,
     services,
     sla,
     users,
@@ -30,6 +31,7 @@ def router() -> APIRouter:
         jobs,
         alerts,
         incidents,
+        schedules,
     ):
         api.include_router(module.router)
     return api
