@@ -266,8 +266,20 @@ def _checked_layers(session: Session, data: ScheduleIn) -> list[ScheduleLayer]:
     try:
         calculator.validate(draft)
     except calculator.ScheduleError as exc:
-        raise ValidationFailed(str(exc), field=exc.field) from None
+        raise ValidationFailed(str(exc), field=_input_field(exc.field)) from None
     return layers
+
+
+# The calculator names a layer's fields its own way; the error names what was sent.
+_LAYER_FIELDS = {"start": "start_at", "end": "end_at", "hours": "rotation_hours"}
+
+
+def _input_field(field: str) -> str:
+    """ "layers[0].hours" -> "layers[0].rotation_hours"; restriction paths already match."""
+    head, _, tail = field.rpartition(".")
+    if head.startswith("layers[") and "." not in head and tail in _LAYER_FIELDS:
+        return f"{head}.{_LAYER_FIELDS[tail]}"
+    return field
 
 
 def _layer_row(position: int, layer: LayerIn, member_ids: list[int]) -> ScheduleLayer:
