@@ -15,6 +15,7 @@ from escalate.cli.demo import demo_app
 from escalate.cli.notify import method_app, rule_app
 from escalate.cli.routing import incident_app, routing_app, silence_app
 from escalate.cli.runtime import EXIT_CODES_HELP
+from escalate.cli.schedules import schedule_app
 from escalate.cli.services import service_app
 from escalate.cli.sla import sla_app
 from escalate.cli.users import token_app, user_app
@@ -64,3 +65,4 @@ app.add_typer(silence_app, name="silence")
 app.add_typer(incident_app, name="incident")
 app.add_typer(method_app, name="contact-method")
 app.add_typer(rule_app, name="notification-rule")
+app.add_typer(schedule_app, name="schedule")

@@ -12,17 +12,14 @@ from pydantic import AwareDatetime
 from escalate.bootstrap import Container
 from escalate.errors import ValidationFailed
 from escalate.oncall import calendar as calendar_service
+from escalate.oncall import reads
 from escalate.oncall import schedules as schedule_service
 from escalate.oncall.models import CalendarFeed
 from escalate.oncall.schemas import (
     CalendarFeedCreated,
     CoverageRead,
-    CoverageWarning,
     FairnessRead,
-    FairnessRow,
-    GapRead,
     GapsRead,
-    MyShiftRead,
     MyShiftsRead,
     OnCallRead,
     OverrideIn,
@@ -31,9 +28,7 @@ from escalate.oncall.schemas import (
     SchedulePage,
     ScheduleRead,
     ScheduleSummary,
-    ShiftRead,
     TimelineRead,
-    UserBrief,
 )
 from escalate.web.deps import ActorDep, ContainerDep, PageDep, SessionDep
 
@@ -111,13 +106,7 @@ def add_override(
     override = schedule_service.add_override(
         session, container.clock, actor=actor, schedule=schedule, data=data
     )
-    return OverrideRead(
-        id=override.id,
-        user=UserBrief.model_validate(override.user),
-        start_at=override.start_at,
-        end_at=override.end_at,
-        note=override.note,
-    )
+    return reads.override_read(override)
 
 
 @router.delete(
@@ -147,15 +136,7 @@ def on_call(
     schedule = schedule_service.get(session, actor=actor, schedule_id=schedule_id)
     moment = at if at is not None else container.clock.now()
     result = schedule_service.on_call(session, actor=actor, schedule=schedule, at=moment)
-    shift = result.shift
-    return OnCallRead(
-        schedule_id=schedule.id,
-        at=moment,
-        user=UserBrief.model_validate(shift.user) if shift else None,
-        start=shift.start if shift else None,
-        end=shift.end if shift else None,
-        source=shift.source if shift else None,
-    )
+    return reads.on_call_read(schedule.id, result)
 
 
 @router.get("/schedules/{schedule_id}/timeline", response_model=TimelineRead)
@@ -168,18 +149,7 @@ def timeline(
         session, actor=actor, schedule=schedule, start=start, end=end
     )
     holes = schedule_service.gaps(session, actor=actor, schedule=schedule, start=start, end=end)
-    return TimelineRead(
-        schedule_id=schedule.id,
-        start=start,
-        end=end,
-        shifts=[
-            ShiftRead(
-                user=UserBrief.model_validate(s.user), start=s.start, end=s.end, source=s.source
-            )
-            for s in shifts
-        ],
-        gaps=[GapRead(start=a, end=b) for a, b in holes],
-    )
+    return reads.timeline_read(schedule.id, start, end, shifts, holes)
 
 
 @router.get("/schedules/{schedule_id}/gaps", response_model=GapsRead)
@@ -189,12 +159,7 @@ def gaps(
     """Every interval of [start, end) in which nobody is on call."""
     schedule = schedule_service.get(session, actor=actor, schedule_id=schedule_id)
     holes = schedule_service.gaps(session, actor=actor, schedule=schedule, start=start, end=end)
-    return GapsRead(
-        schedule_id=schedule.id,
-        start=start,
-        end=end,
-        gaps=[GapRead(start=a, end=b) for a, b in holes],
-    )
+    return reads.gaps_read(schedule.id, start, end, holes)
 
 
 @router.get("/schedules/{schedule_id}/fairness", response_model=FairnessRead)
@@ -204,15 +169,7 @@ def fairness(
     """Hours on call per person, and those outside business hours (Mon-Fri 09-17 local)."""
     schedule = schedule_service.get(session, actor=actor, schedule_id=schedule_id)
     rows = schedule_service.fairness(session, actor=actor, schedule=schedule, start=start, end=end)
-    return FairnessRead(
-        schedule_id=schedule.id,
-        start=start,
-        end=end,
-        items=[
-            FairnessRow(user=UserBrief.model_validate(r.user), hours=r.hours, off_hours=r.off_hours)
-            for r in rows
-        ],
-    )
+    return reads.fairness_read(schedule.id, start, end, rows)
 
 
 @router.get("/me/shifts", response_model=MyShiftsRead)
@@ -231,21 +188,7 @@ def my_shifts(
     items = schedule_service.my_shifts(
         session, actor=actor, user_id=actor.user_id, start=range_start, end=range_end
     )
-    return MyShiftsRead(
-        user_id=actor.user_id,
-        start=range_start,
-        end=range_end,
-        items=[
-            MyShiftRead(
-                schedule_id=i.schedule.id,
-                schedule_name=i.schedule.name,
-                start=i.start,
-                end=i.end,
-                source=i.source,
-            )
-            for i in items
-        ],
-    )
+    return reads.my_shifts_read(actor.user_id, range_start, range_end, items)
 
 
 @router.get("/oncall/coverage", response_model=CoverageRead)
@@ -254,19 +197,8 @@ def coverage(session: SessionDep, actor: ActorDep, container: ContainerDep) -> C
     policy pages come first."""
     start = container.clock.now()
     warnings = schedule_service.coverage_warnings(session, container.clock, actor=actor)
-    return CoverageRead(
-        start=start,
-        end=start + timedelta(days=schedule_service.COVERAGE_DAYS),
-        items=[
-            CoverageWarning(
-                schedule_id=w.schedule.id,
-                schedule_name=w.schedule.name,
-                used_by_policy=w.used_by_policy,
-                gaps=[GapRead(start=a, end=b) for a, b in w.gaps],
-            )
-            for w in warnings
-        ],
-    )
+    end = start + timedelta(days=schedule_service.COVERAGE_DAYS)
+    return reads.coverage_read(start, end, warnings)
 
 
 @router.post(
