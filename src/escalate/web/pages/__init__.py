@@ -12,6 +12,7 @@ from escalate.web.pages import (
     profile,
     route_tester,
     rules,
+    schedules,
     silences,
 )
 
@@ -29,6 +30,7 @@ def router() -> APIRouter:
         route_tester,
         silences,
         profile,
+        schedules,
     ):
         pages.include_router(module.router)
     return pages

@@ -1,5 +1,6 @@
-"""The dashboard: alerts nobody would be paged for (the unrouted alarm), open incidents,
-how healthy the accounts are, and which ones need attention now."""
+"""The dashboard: alerts nobody would be paged for (the unrouted alarm), who is on call now
+and where the schedules have holes, open incidents, how healthy the accounts are, and
+which ones need attention now."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from escalate.alerts.models import Alert
 from escalate.auth.permissions import Actor
 from escalate.incidents import service as incident_service
 from escalate.incidents.models import IncidentStatus
+from escalate.oncall import schedules as schedule_service
 from escalate.pagination import PageParams
-from escalate.web.deps import SessionDep
+from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute
 from escalate.web.pages.sessions import LoginDep
@@ -23,12 +25,15 @@ from escalate.web.pages.sessions import LoginDep
 router = APIRouter(route_class=PageRoute)
 
 ATTENTION_LIMIT = 10
+ON_CALL_LIMIT = 20
 UNROUTED_LIMIT = 5
 OPEN_INCIDENT = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
 
 @router.get("/")
-def dashboard(request: Request, session: SessionDep, login: LoginDep) -> Response:
+def dashboard(
+    request: Request, session: SessionDep, container: ContainerDep, login: LoginDep
+) -> Response:
     counts: dict[str, int] = {}
     attention = []
     for health in Health:
@@ -60,6 +65,13 @@ def dashboard(request: Request, session: SessionDep, login: LoginDep) -> Respons
             "unrouted_total": unrouted_total,
             "alerts": unrouted,
             "incidents": incidents,
+            "on_call": schedule_service.on_call_now(
+                session, container.clock, actor=login.actor, limit=ON_CALL_LIMIT
+            ),
+            "coverage": schedule_service.coverage_warnings(
+                session, container.clock, actor=login.actor
+            ),
+            "coverage_days": schedule_service.COVERAGE_DAYS,
         },
     )
 
