@@ -48,8 +48,12 @@ def schedule_form(csrf: str, people: list[User], **changes: str) -> dict[str, st
         "layers-0-handoff": "2025-10-20T09:00",
         "layers-0-participants": f"{people[0].email}\n{people[1].email}",
         "layers-0-restrictions": "Mon-Fri 09:00-17:00",
-        "layers-1-name": "",
-        "layers-1-participants": "",
+        # A weekend layer: the restriction's comma is part of it, not a separator.
+        "layers-1-name": "Weekend",
+        "layers-1-rotation": "daily",
+        "layers-1-handoff": "2025-10-18T09:00",
+        "layers-1-participants": people[2].email,
+        "layers-1-restrictions": "Sat,Sun 10:00-14:00",
     }
     form.update(changes)
     return form
@@ -111,6 +115,7 @@ def test_create_through_the_form_then_see_the_timeline_with_gaps(
     assert detail.text.count("oncall-bar oncall-gap") >= 7
     assert "Nobody on call from" in text
     assert "Mon,Tue,Wed,Thu,Fri 09:00-17:00" in text
+    assert "Sat,Sun 10:00-14:00" in text
     assert client.get("/schedules").text.count("Support desk") == 1
 
 

@@ -80,7 +80,7 @@ def schedule_in(values: dict[str, Any], slots: int) -> ScheduleIn:
                 "participants": participants,
                 "restrictions": [
                     parse_restriction(line, field_name(index, "restrictions"))
-                    for line in _lines(values[field_name(index, "restrictions")])
+                    for line in _lines(values[field_name(index, "restrictions")], commas=False)
                 ],
             }
         )
@@ -140,8 +140,11 @@ def restriction_text(stored: dict[str, Any]) -> str:
     return f"{days} {stored.get('start')}-{stored.get('end')}"
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in re.split(r"[\n,;]", text or "") if line.strip()]
+def _lines(text: str, *, commas: bool = True) -> list[str]:
+    """One item per line (or per semicolon; per comma too, unless the items hold commas, as
+    "Sat,Sun 10:00-14:00" does)."""
+    separators = r"[\n,;]" if commas else r"[\n;]"
+    return [line.strip() for line in re.split(separators, text or "") if line.strip()]
 
 
 def _zone(name: str) -> ZoneInfo:
