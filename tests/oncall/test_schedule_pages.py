@@ -183,3 +183,29 @@ def test_dashboard_shows_who_is_on_call_and_the_gaps(
     assert re.search(r"Round the clock Ana .*Ben, from", text)
     assert "Office only has nobody on call from 22 Oct 2025, 17:00 CEST" in text
     assert "Round the clock has nobody" not in text
+
+
+def test_a_viewer_sees_no_forms_and_cannot_post(
+    client: TestClient,
+    make_user: Callable[..., User],
+    people: list[User],
+    make_schedule: MakeSchedule,
+    row_counts: RowCounts,
+) -> None:
+    schedule = make_schedule([weekly_layer(people[:1])])
+    log_in(client, make_user(Role.VIEWER))
+    page = client.get(f"/schedules/{schedule['id']}")
+    assert page.status_code == 200
+    assert "Add an override" not in page.text and "Edit schedule" not in page.text
+    csrf = csrf_of(page)  # the logout form's
+    before = row_counts()
+    refused = client.post("/schedules", data=schedule_form(csrf, people))
+    assert refused.status_code == 403 and "may not" in text_of(refused)
+    override = {
+        "csrf_token": csrf,
+        "user": people[1].email,
+        "start_at": "2025-10-22T18:00",
+        "end_at": "2025-10-23T02:00",
+    }
+    assert client.post(f"/schedules/{schedule['id']}/overrides", data=override).status_code == 403
+    assert row_counts() == before

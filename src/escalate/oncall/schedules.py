@@ -173,7 +173,7 @@ def create(session: Session, clock: Clock, *, actor: Actor, data: ScheduleIn) ->
 def replace(
     session: Session, clock: Clock, *, actor: Actor, schedule: Schedule, data: ScheduleIn
 ) -> Schedule:
-    """Replace a schedule's name, zone and layers (overrides stay, checked against the zone)."""
+    """Replace a schedule's name, zone and layers; its overrides stay as they are."""
     authorize(actor, SCHEDULES_WRITE)
     other = get_by_name(session, name=data.name)
     if other is not None and other.id != schedule.id:
