@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -135,6 +135,40 @@ def test_daily_hand_off_keeps_berlin_wall_time_across_the_dst_change(
     # Ana: Fri 24h (8 of them business hours) + Sun 24h (none): 48h, 40 outside.
     # Ben: all of Saturday and the extra hour: 25h, all outside business hours.
     assert hours == {ana: (48.0, 40.0), ben: (25.0, 25.0)}
+
+
+def test_new_york_spring_forward_makes_one_daily_shift_23_hours(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    people: list[User],
+    make_schedule: MakeSchedule,
+) -> None:
+    daily = {
+        "name": "Daily",
+        "rotation": "daily",
+        "start_at": "2026-03-06T09:00:00-05:00",
+        "participants": [people[0].id, people[1].id],
+    }
+    schedule = make_schedule([daily], time_zone="America/New_York")
+    # Sunday 8 March 2026: clocks jump from 02:00 EST to 03:00 EDT. Ana has the 6th, Ben
+    # the 7th (through the jump), Ana again from 09:00 EDT on the 8th.
+    answer = client.get(
+        f"{API}/{schedule['id']}/oncall",
+        params={"at": "2026-03-08T08:00:00-04:00"},
+        headers=admin_headers,
+    ).json()
+    assert answer["user"]["id"] == people[1].id
+    assert (at(answer["start"]), at(answer["end"])) == (
+        datetime(2026, 3, 7, 14, tzinfo=UTC),  # 09:00 EST
+        datetime(2026, 3, 8, 13, tzinfo=UTC),  # 09:00 EDT, 23 hours later
+    )
+    after = client.get(
+        f"{API}/{schedule['id']}/oncall",
+        params={"at": "2026-03-08T09:00:00-04:00"},
+        headers=admin_headers,
+    ).json()
+    assert after["user"]["id"] == people[0].id
+    assert at(after["end"]) - at(after["start"]) == timedelta(hours=24)
 
 
 def test_an_override_wins_and_shows_in_timeline_and_my_shifts(
