@@ -211,13 +211,26 @@ def add_override(
     user = _active_user(session, data.user, "user")
     if data.end_at <= data.start_at:
         raise ValidationFailed("end_at must be after start_at", field="end_at")
-    for existing in schedule.overrides:
-        if data.start_at < existing.end_at and existing.start_at < data.end_at:
-            raise ValidationFailed(
-                f"overlaps override {existing.id} "
-                f"({existing.start_at.isoformat()} to {existing.end_at.isoformat()})",
-                field="start_at",
-            )
+    # Two people adding overrides at once must not both pass the overlap check: the
+    # schedule's row lock serializes them (SQLite has one writer anyway), and the check
+    # reads the overrides afresh, after the lock.
+    session.execute(select(Schedule.id).where(Schedule.id == schedule.id).with_for_update())
+    overlapping = session.scalars(
+        select(ScheduleOverride)
+        .where(
+            ScheduleOverride.schedule_id == schedule.id,
+            ScheduleOverride.start_at < data.end_at,
+            ScheduleOverride.end_at > data.start_at,
+        )
+        .order_by(ScheduleOverride.start_at)
+    )
+    existing = next(iter(overlapping), None)
+    if existing is not None:
+        raise ValidationFailed(
+            f"overlaps override {existing.id} "
+            f"({existing.start_at.isoformat()} to {existing.end_at.isoformat()})",
+            field="start_at",
+        )
     override = ScheduleOverride(
         schedule_id=schedule.id,
         user_id=user.id,
