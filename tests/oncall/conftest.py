@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from schedule_support import MakeSchedule, RowCounts, TokenFor
 from sqlalchemy import func, select, update
 
 from escalate.auth import service as auth_service
@@ -26,10 +27,6 @@ from escalate.oncall.models import (
 
 _counter = itertools.count()
 
-MakeSchedule = Callable[..., dict[str, Any]]
-RowCounts = Callable[[], dict[str, int]]
-TokenFor = Callable[[User], dict[str, str]]
-
 
 @pytest.fixture
 def people(make_user: Callable[..., User]) -> list[User]:
@@ -38,18 +35,6 @@ def people(make_user: Callable[..., User]) -> list[User]:
         make_user(Role.RESPONDER, name=name, email=f"{name.lower()}{next(_counter)}@example.com")
         for name in ("Ana", "Ben", "Chloe")
     ]
-
-
-def weekly_layer(users: list[User], **changes: Any) -> dict[str, Any]:
-    """A weekly rotation handing off Mondays 09:00 Berlin time (07:00Z in October)."""
-    layer: dict[str, Any] = {
-        "name": "Primary",
-        "rotation": "weekly",
-        "start_at": "2025-10-20T09:00:00+02:00",
-        "participants": [user.email for user in users],
-    }
-    layer.update(changes)
-    return layer
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from schedule_support import MakeSchedule, TokenFor, weekly_layer
 
-from conftest import MakeSchedule, TokenFor, weekly_layer
 from escalate.auth.models import Role, User
 from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from schedule_support import MakeSchedule, RowCounts, weekly_layer
 
-from conftest import MakeSchedule, RowCounts, weekly_layer
 from escalate.auth.models import User
 
 API = "/api/v1/schedules"

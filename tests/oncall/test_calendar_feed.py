@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from icalendar import Calendar
+from schedule_support import MakeSchedule, RowCounts, TokenFor, weekly_layer
 from sqlalchemy import select
 
-from conftest import MakeSchedule, RowCounts, TokenFor, weekly_layer
 from escalate import keys
 from escalate.auth.models import User
 from escalate.bootstrap import Container

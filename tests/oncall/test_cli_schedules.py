@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from schedule_support import RowCounts, weekly_layer
 from typer.testing import CliRunner, Result
 
-from conftest import RowCounts, weekly_layer
 from escalate.auth.models import User
 from escalate.cli.main import app
 

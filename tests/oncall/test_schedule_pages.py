@@ -10,8 +10,8 @@ from html import unescape
 
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from schedule_support import MakeSchedule, RowCounts, weekly_layer
 
-from conftest import MakeSchedule, RowCounts, weekly_layer
 from escalate.auth.models import Role, User
 
 PASSWORD = "correct horse battery"

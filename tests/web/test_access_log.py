@@ -1,4 +1,4 @@
-"""Integration keys sent in the path never reach the access log."""
+"""Integration keys and tokens sent in the path never reach the access log."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from escalate.web import access_log
         ("/api/v1/ingest/generic/esc_int_abc?x=1", "/api/v1/ingest/generic/(key)?x=1"),
         ("/api/v1/ingest/alertmanager", "/api/v1/ingest/alertmanager"),
         ("/api/v1/alerts/12", "/api/v1/alerts/12"),
+        ("/calendar/esc_cal_Zx9-abc.ics", "/calendar/(token).ics"),
+        ("/actions/eyJhbGciOi.abc-def", "/actions/(token)"),
+        ("/actions/eyJhbGciOi.abc?x=1", "/actions/(token)?x=1"),
     ],
 )
 def test_keys_in_ingest_paths_are_blanked(path: str, shown: str) -> None:

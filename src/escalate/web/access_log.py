@@ -1,6 +1,7 @@
-"""Uvicorn's access log, with integration keys blanked: a key can travel in the path
-(`/api/v1/ingest/alertmanager/<key>`, as Alertmanager's webhook_configs allow), and a
-secret must not land in plain-text logs."""
+"""Uvicorn's access log, with secrets in paths blanked: an integration key can travel in
+the path (`/api/v1/ingest/alertmanager/<key>`, as Alertmanager's webhook_configs allow), a
+calendar feed's token and a one-click action link's token are the path; a secret must not
+land in plain-text logs."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from typing import Any
 from uvicorn.config import LOGGING_CONFIG
 
 _KEY_IN_PATH = re.compile(r"(/ingest/[a-z_]+/)[^/?\s]+")
-REDACTED = r"\1(key)"
+_TOKEN_IN_PATH = re.compile(r"^(/calendar/|/actions/)[^/?\s]+?(\.ics)?(?=$|[/?\s])")
 
 
 def redact(path: str) -> str:
-    return _KEY_IN_PATH.sub(REDACTED, path)
+    return _TOKEN_IN_PATH.sub(r"\1(token)\2", _KEY_IN_PATH.sub(r"\1(key)", path))
 
 
 class RedactIngestKeys(logging.Filter):
