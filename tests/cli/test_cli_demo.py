@@ -42,7 +42,7 @@ def test_demo_load_twice(run_cli: RunCli, container: Container) -> None:
     # Only the server knows its address; the default base URL would be a guess.
     assert "http" not in first.stdout and "serve --demo-hint" in first.stdout
     counts = _counts(container)
-    assert counts["accounts"] == 1 and counts["users"] == 5
+    assert counts["accounts"] == 1 and counts["users"] == 11
 
     second = _load_demo(run_cli, container)
     assert second.exit_code == 0, second.output

@@ -75,6 +75,10 @@ def test_staff_users(container: Container) -> None:
             "maria.sanchez@escalate.example": ("Maria Sanchez", "manager", "Account Executive"),
             "james.wilson@escalate.example": ("James Wilson", "responder", data.JAMES.title),
             "rachel.green@escalate.example": ("Rachel Green", "viewer", "Product Manager"),
+            **{
+                member.email: (member.name, "responder", "Support Engineer")
+                for member in (*data.SUPPORT_APAC, *data.SUPPORT_EMEA, *data.SUPPORT_AMERICAS)
+            },
         }
         assert data.ALEX.title == "Customer Success Manager"
         assert data.JAMES.title == "Technical Support Lead"
@@ -193,7 +197,8 @@ def test_audit_records_the_real_load_by_its_operator(container: Container) -> No
 def test_loading_twice_changes_nothing(container: Container, clock: FrozenClock) -> None:
     first = _load(container)
     assert first.changed
-    assert first.created["users"] == 5
+    assert first.created["users"] == len(data.STAFF) == 11
+    assert first.created["schedules"] == 1
     assert first.created["health_changes"] == 3
     counts = _row_counts(container)
     assert counts["audit_log"] > 0
@@ -310,3 +315,36 @@ def test_the_demo_monitoring_misroutes_the_database_alert_and_raises_the_alarm(
             ),
         )
         assert fixed.routed and fixed.rule.name == data.MISROUTED_RULE.name
+
+
+def test_the_support_rotation_covers_every_hour_from_the_day_after_the_outage(
+    container: Container,
+) -> None:
+    from escalate.oncall import schedules as schedule_service
+
+    _load(container)
+    with container.session_factory() as session:
+        schedule = schedule_service.get_by_name(session, name="Support follow-the-sun")
+        assert schedule is not None
+        assert [layer.name for layer in schedule.layers] == ["APAC", "EMEA", "Americas"]
+        # Four weeks from the rotation's start: no gap at all, eight hours per region a day.
+        start, end = utc(2025, 10, 23, 0, 0), utc(2025, 11, 20, 0, 0)
+        assert (
+            schedule_service.gaps(session, actor=SYSTEM, schedule=schedule, start=start, end=end)
+            == []
+        )
+        on_call = {
+            hour: schedule_service.on_call(
+                session, actor=SYSTEM, schedule=schedule, at=utc(2025, 10, 24, hour, 30)
+            )
+            for hour in (3, 12, 20)
+        }
+        names = {
+            hour: view.shift.user.name if view.shift else None for hour, view in on_call.items()
+        }
+        assert names == {3: "Wei Chen", 12: "Liam O'Brien", 20: "Daniel Kim"}
+        # The outage day is before the rotation: the gap the story's outage fell into.
+        outage = schedule_service.gaps(
+            session, actor=SYSTEM, schedule=schedule, start=utc(2025, 10, 22), end=utc(2025, 10, 23)
+        )
+        assert len(outage) == 1

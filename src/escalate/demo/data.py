@@ -43,7 +43,7 @@ seed/escalation-review-2025-10-25.md exact). Choices made here, where the story 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,8 @@ from escalate.alerts.models import MatchOp
 from escalate.alerts.schemas import MatcherIn, RoutingRuleCreate
 from escalate.auth.models import Role
 from escalate.incidents.models import IncidentSeverity
+from escalate.oncall.calculator import Rotation
+from escalate.oncall.schemas import LayerIn, RestrictionIn, ScheduleIn
 from escalate.sla.models import Severity
 from escalate.sla.schemas import CreditTierIn, SlaPolicyCreate, SlaTargetIn
 
@@ -88,7 +90,33 @@ JAMES = StaffMember(
 RACHEL = StaffMember(
     "rachel.green@escalate.example", "Rachel Green", Role.VIEWER, "Product Manager"
 )
-STAFF: tuple[StaffMember, ...] = (ADMIN, ALEX, MARIA, JAMES, RACHEL)
+# The support team's follow-the-sun rotation (chosen; the notes only say the 24/7 on-call
+# rotation was "optimized" after the outage): two engineers per region, each region on
+# call for eight hours of every day in its daytime.
+SUPPORT_APAC = (
+    StaffMember("wei.chen@escalate.example", "Wei Chen", Role.RESPONDER, "Support Engineer"),
+    StaffMember(
+        "aisha.rahman@escalate.example", "Aisha Rahman", Role.RESPONDER, "Support Engineer"
+    ),
+)
+SUPPORT_EMEA = (
+    StaffMember("liam.obrien@escalate.example", "Liam O'Brien", Role.RESPONDER, "Support Engineer"),
+    StaffMember("sofia.rossi@escalate.example", "Sofia Rossi", Role.RESPONDER, "Support Engineer"),
+)
+SUPPORT_AMERICAS = (
+    StaffMember("daniel.kim@escalate.example", "Daniel Kim", Role.RESPONDER, "Support Engineer"),
+    StaffMember("emma.davis@escalate.example", "Emma Davis", Role.RESPONDER, "Support Engineer"),
+)
+STAFF: tuple[StaffMember, ...] = (
+    ADMIN,
+    ALEX,
+    MARIA,
+    JAMES,
+    RACHEL,
+    *SUPPORT_APAC,
+    *SUPPORT_EMEA,
+    *SUPPORT_AMERICAS,
+)
 
 # --- the story's moments (UTC) ---------------------------------------------------------
 
@@ -282,3 +310,42 @@ REPLICATION_ALERT = DemoAlert(
     resolved_at=None,
 )
 DEMO_ALERTS = (FAILOVER_ALERT, REPLICATION_ALERT)
+
+
+# --- on call (the "24/7 on-call rotation" fixed after the outage) ----------------------
+
+EVERY_DAY = list(range(7))
+# The rotation starts the day the escalation case is opened, when the team set it up; the
+# outage itself (2025-10-22) falls before it, in the gap the old rotation left.
+ROTATION_START = datetime(2025, 10, 23, 0, 0, tzinfo=UTC)
+
+
+def _region(name: str, members: tuple[StaffMember, ...], start: str, end: str) -> LayerIn:
+    """A region's layer: its engineers take weeks in turn, on call from start to end UTC
+    every day."""
+    return LayerIn(
+        name=name,
+        rotation=Rotation.WEEKLY,
+        start_at=ROTATION_START,
+        participants=[member.email for member in members],
+        restrictions=[
+            RestrictionIn(
+                weekdays=EVERY_DAY, start=time.fromisoformat(start), end=time.fromisoformat(end)
+            )
+        ],
+    )
+
+
+SUPPORT_ROTATION = ScheduleIn(
+    name="Support follow-the-sun",
+    description=(
+        "24/7 support on call, follow the sun: APAC 00:00-08:00, EMEA 08:00-16:00, "
+        "Americas 16:00-24:00 UTC; each region hands over weekly at 00:00 UTC."
+    ),
+    time_zone="UTC",
+    layers=[
+        _region("APAC", SUPPORT_APAC, "00:00", "08:00"),
+        _region("EMEA", SUPPORT_EMEA, "08:00", "16:00"),
+        _region("Americas", SUPPORT_AMERICAS, "16:00", "00:00"),
+    ],
+)

@@ -33,6 +33,8 @@ from escalate.auth.schemas import UserCreate
 from escalate.clock import Clock, FrozenClock
 from escalate.demo import data
 from escalate.errors import Conflict, ValidationFailed
+from escalate.oncall import schedules as schedule_service
+from escalate.oncall.models import Schedule
 from escalate.sla import service as sla_service
 from escalate.sla.models import SlaPolicy
 
@@ -84,6 +86,7 @@ def load(session: Session, clock: Clock, *, shift: timedelta | None = None) -> D
     run.contract(account, policy)
     for step in data.HEALTH_STEPS:
         run.health(account, step, recorded_by=users[step.recorded_by])
+    run.support_rotation()
     integration = run.monitoring(service)
     for alert in data.DEMO_ALERTS:
         run.alert(integration, alert, now=clock.now())
@@ -247,6 +250,23 @@ class _Load:
                 account=account,
                 data=HealthChangeIn(health=step.health, reason=step.reason),
             )
+
+    def support_rotation(self) -> Schedule:
+        """The support team's 24/7 follow-the-sun schedule, moved with the story."""
+        schedule = schedule_service.get_by_name(self.session, name=data.SUPPORT_ROTATION.name)
+        self._tally("schedules", created=schedule is None)
+        if schedule is not None:
+            return schedule
+        layers = [
+            layer.model_copy(update={"start_at": self.at(layer.start_at)})
+            for layer in data.SUPPORT_ROTATION.layers
+        ]
+        return schedule_service.create(
+            self.session,
+            self.clock_at(data.ROTATION_START),
+            actor=SYSTEM,
+            data=data.SUPPORT_ROTATION.model_copy(update={"layers": layers}),
+        )
 
     def monitoring(self, service: Service) -> Integration:
         """The Prometheus integration with the story's misrouted database rule. Its key is
