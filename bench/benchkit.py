@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,19 +37,24 @@ def serve(
     *,
     wrapper: Sequence[str] = (),
     options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`escalate serve` on loopback (optionally under a wrapper such as a profiler, with
-    more options such as --workers), once it answers /readyz."""
-    env = {
+    more options such as --workers, and more settings in `env`), once it answers /readyz.
+    Its in-process worker is off unless `env` turns it on."""
+    environment = {
         **os.environ,
         "ESCALATE_DATABASE_URL": url,
         "ESCALATE_SECRET_KEY": secret_key,
         "ESCALATE_RUN_WORKER_IN_PROCESS": "false",
         "ESCALATE_LOG_LEVEL": "warning",
+        **(env or {}),
     }
     command = [*wrapper, str(ESCALATE), "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += options
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
