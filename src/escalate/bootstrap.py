@@ -21,6 +21,7 @@ from escalate.jobs.registry import JobRegistry
 from escalate.jobs.worker import Worker
 from escalate.notify import outbox
 from escalate.notify.dispatcher import Dispatcher
+from escalate.oncall import escalation
 from escalate.settings import Settings
 
 
@@ -51,6 +52,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     housekeeping.register(container.jobs)
     auth_jobs.register(container.jobs)
     alert_alarm.register(container.jobs, settings)
+    escalation.register(container.jobs, settings)
     return container
 
 

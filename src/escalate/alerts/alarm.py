@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from escalate import mailer
@@ -88,3 +88,21 @@ def unrouted_text(alert: Alert, settings: Settings) -> str:
         f"See the alert:     {base}/alerts/{alert.id}\n"
         f"Fix the routing:   {base}/integrations/{alert.integration_id}/routing\n"
     )
+
+
+def raise_nobody_paged(session: Session, clock: Clock, *, incident_id: int, reason: str) -> int:
+    """The route of these alerts leads to a policy that paged nobody (no such policy, or
+    nobody on call in its first step): flag the incident's routed alerts unrouted with the
+    reason and raise the alarm for each. Returns how many were flagged."""
+    flagged = list(
+        session.scalars(
+            update(Alert)
+            .where(Alert.incident_id == incident_id, Alert.routed.is_(True))
+            .values(routed=False, unrouted_reason=reason[:1000])
+            .returning(Alert.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for alert_id in flagged:
+        raise_unrouted(session, clock, alert_id=alert_id)
+    return len(flagged)

@@ -15,10 +15,13 @@ from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.db import find
 from escalate.errors import NotFound
 from escalate.incidents.models import Counter, Incident, IncidentSeverity, IncidentStatus
+from escalate.jobs import service as job_service
 from escalate.pagination import Page, PageParams, paginate
 from escalate.prepared import Prepared
 
 INCIDENT_COUNTER = "incident"
+# The job that starts an incident's escalation; its handler lives in oncall.escalation.
+TRIGGER_ESCALATION = "escalation.trigger"
 OPEN = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
 
 
@@ -61,7 +64,7 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
     lock_incidents(session)
     found = _FIND_OPEN.first(session, {"grouping_key": alert.grouping_key, "since": now - window})
     if found is None:
-        return int(
+        opened = int(
             _OPEN_INCIDENT.one(
                 session,
                 {
@@ -75,6 +78,9 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
                 },
             )[0]
         )
+        if alert.escalation_policy:
+            queue_trigger(session, now, opened, opening=0)
+        return opened
     incident_id, severity = found
     _JOIN_INCIDENT.run(
         session, {"incident_id": incident_id, "now": now, "severity": _worse(alert, severity)}
@@ -128,6 +134,29 @@ _JOIN_INCIDENT = Prepared(
         severity=bindparam("severity"),
     )
 )
+
+
+def queue_trigger(session: Session, now: datetime, incident_id: int, *, opening: int) -> None:
+    """Queue the start of the incident's escalation (oncall.escalation runs it), in the
+    caller's transaction: one INSERT on the ingest path. `opening` counts re-openings, so
+    each opening escalates once however often this is called for it."""
+    job_service.enqueue(
+        session,
+        _At(now),
+        kind=TRIGGER_ESCALATION,
+        payload={"incident_id": incident_id},
+        idempotency_key=f"{TRIGGER_ESCALATION}:{incident_id}:{opening}",
+    )
+
+
+class _At:
+    """The ingest path passes `now`, not a clock: a clock stopped at that moment."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
 
 
 def find_open(
@@ -193,18 +222,24 @@ def _worse(alert: NewAlert, severity: str) -> str:
 
 
 def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
-    """A flapping alert came back: its incident re-opens if it had resolved."""
-    session.execute(
+    """A flapping alert came back: its incident re-opens if it had resolved, and escalates
+    again from step 1 of its policy."""
+    reopened = session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.status == IncidentStatus.RESOLVED)
         .values(
             status=IncidentStatus.TRIGGERED,
             resolved_at=None,
             acknowledged_at=None,
+            acknowledged_by_user_id=None,
+            resolved_by_user_id=None,
             reopen_count=Incident.reopen_count + 1,
         )
+        .returning(Incident.reopen_count, Incident.escalation_policy)
         .execution_options(synchronize_session=False)
-    )
+    ).one_or_none()
+    if reopened is not None and reopened.escalation_policy:
+        queue_trigger(session, now, incident_id, opening=int(reopened.reopen_count))
     # A re-opened alert counts as a new one for the grouping window.
     session.execute(
         update(Incident)
@@ -220,7 +255,13 @@ def alert_acknowledged(session: Session, now: datetime, incident_id: int) -> Non
     session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.status == IncidentStatus.TRIGGERED)
-        .values(status=IncidentStatus.ACKNOWLEDGED, acknowledged_at=now)
+        .values(
+            status=IncidentStatus.ACKNOWLEDGED,
+            acknowledged_at=now,
+            # Stops the escalation: a timer queued under the old generation does nothing.
+            escalation_generation=Incident.escalation_generation + 1,
+            next_escalation_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -234,7 +275,12 @@ def resolve_if_all_resolved(
     result = session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.status.in_(OPEN))
-        .values(status=IncidentStatus.RESOLVED, resolved_at=now)
+        .values(
+            status=IncidentStatus.RESOLVED,
+            resolved_at=now,
+            escalation_generation=Incident.escalation_generation + 1,
+            next_escalation_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
