@@ -11,6 +11,7 @@ from escalate.web.api import (
     ingest,
     jobs,
     schedules,
+    policies,
     services,
     sla,
     users,
@@ -32,6 +33,7 @@ def router() -> APIRouter:
         alerts,
         incidents,
         schedules,
+        policies,
     ):
         api.include_router(module.router)
     return api
