@@ -29,6 +29,11 @@ PUBLIC = {
     # bearer token), never a staff token; without one it answers 401 (checked below).
     ("POST", "/api/v1/ingest/generic/{key}"),
     ("POST", "/api/v1/ingest/generic"),
+    # One-click links in page notifications: the signed, single-use, expiring token in the
+    # path is the credential (only its hash is stored); GET only shows a button. A forged
+    # one answers 404 (tests/oncall/test_escalation_links.py).
+    ("GET", "/actions/{token}"),
+    ("POST", "/actions/{token}"),
 }
 PUBLIC_PREFIXES = ("/static/", "/status/")
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from escalate.web.pages import (
     accounts,
+    actions,
     alerts,
     auth,
     dashboard,
@@ -21,6 +22,7 @@ def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
     for module in (
         auth,
+        actions,
         dashboard,
         accounts,
         incidents,
