@@ -7,12 +7,14 @@ from __future__ import annotations
 import typer
 
 from escalate import __version__
+from escalate.cli import incidents as incident_commands
 from escalate.cli import server
 from escalate.cli.accounts import account_app, contact_app, contract_app
 from escalate.cli.alerts import alert_app, integration_app
 from escalate.cli.db import db_app
 from escalate.cli.demo import demo_app
 from escalate.cli.notify import method_app, rule_app
+from escalate.cli.policies import policy_app
 from escalate.cli.routing import incident_app, routing_app, silence_app
 from escalate.cli.runtime import EXIT_CODES_HELP
 from escalate.cli.schedules import schedule_app
@@ -62,7 +64,9 @@ app.add_typer(integration_app, name="integration")
 app.add_typer(alert_app, name="alert")
 app.add_typer(routing_app, name="routing")
 app.add_typer(silence_app, name="silence")
+incident_commands.register(incident_app)
 app.add_typer(incident_app, name="incident")
 app.add_typer(method_app, name="contact-method")
 app.add_typer(rule_app, name="notification-rule")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(policy_app, name="policy")
