@@ -392,3 +392,33 @@ def test_a_csm_step_pages_the_csm_of_every_account_using_the_service(
     assert declared.json()["escalation_policy"] == "Customers"
     worker.drain()
     assert _paged_users(container) == [csm.id]
+
+
+def test_the_route_tester_names_who_would_be_paged_now(
+    client: TestClient,
+    make_user,
+    make_schedule,
+    make_policy,
+    make_events_integration,
+    make_route,
+    admin_headers,
+) -> None:
+    _primary, _james, _key = _setup(
+        make_user, make_schedule, make_policy, make_events_integration, make_route
+    )
+    integrations = client.get("/api/v1/integrations", headers=admin_headers).json()["items"]
+    name = integrations[-1]["name"]
+    sample = {"summary": "DB down", "severity": "critical", "source": "db-1"}
+    answer = client.post(
+        "/api/v1/routing/test", headers=admin_headers, json={"integration": name, "alert": sample}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["people"] == ["Ana Primary (on call in schedule Support 24/7)"]
+    assert answer.json()["routed"] is True
+    elsewhere = {**sample, "source": "web-1"}
+    unrouted = client.post(
+        "/api/v1/routing/test",
+        headers=admin_headers,
+        json={"integration": name, "alert": elsewhere},
+    ).json()
+    assert unrouted["people"] is None  # the catch-all names no policy

@@ -31,6 +31,7 @@ from escalate.formatting import parse_duration
 from escalate.incidents import service as incident_service
 from escalate.incidents.models import IncidentSeverity, IncidentStatus
 from escalate.incidents.schemas import IncidentRead
+from escalate.oncall import escalation
 from escalate.pagination import MAX_LIMIT, PageParams
 
 routing_app = typer.Typer(
@@ -109,6 +110,7 @@ def test_route(
         data = RouteTest(integration=integration, alert=sample)
     with open_container() as container, unit_of_work(container) as session:
         result = rule_service.test_route(session, container.clock, actor=CLI_OPERATOR, data=data)
+        result = escalation.with_people(session, container.clock, result)
     if as_json:
         output.emit_json(result)
         return
@@ -121,6 +123,7 @@ def test_route(
         ["routed", "yes" if result.routed else f"NO: {result.unrouted_reason}"],
         ["suppressed by silence", result.suppressed_by or "no"],
         ["would join incident", result.would_join_incident or "no, opens a new one"],
+        ["would page", ", ".join(result.people) if result.people else "nobody"],
     ]
     output.show(output.table(f"Route for {result.integration.name}", ["", ""], rows))
     if not result.routed:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from escalate.accounts.models import Account, ServiceUsage
 from escalate.alerts import alarm
+from escalate.alerts.schemas import RouteTestResult
 from escalate.auth.models import User
 from escalate.clock import Clock
 from escalate.incidents import lifecycle
@@ -154,6 +155,22 @@ def preview(
     step = plan_of(policy)["steps"][0]
     found = people_of_step(session, clock.now(), step, service_id=service_id)
     return [f"{p.user.name} ({p.why})" for p in found.people]
+
+
+def with_people(session: Session, clock: Clock, result: RouteTestResult) -> RouteTestResult:
+    """The route tester's answer with `people`: who step 1 of its policy pages right now
+    (nobody for a suppressed alert)."""
+    people = (
+        []
+        if result.suppressed_by is not None
+        else preview(
+            session,
+            clock,
+            policy_name=result.escalation_policy,
+            service_id=result.service.id if result.service else None,
+        )
+    )
+    return result.model_copy(update={"people": people})
 
 
 # --- trigger -------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from escalate.alerts.schemas import (
     SilenceRead,
 )
 from escalate.alerts.silences import SilenceState
+from escalate.oncall import escalation
 from escalate.web.deps import ActorDep, ContainerDep, PageDep, SessionDep
 
 router = APIRouter(tags=["alerts"])
@@ -184,7 +185,8 @@ def test_route(
 ) -> RouteTestResult:
     """Where would this alert go right now? The same decision ingestion takes; nothing is
     written."""
-    return rule_service.test_route(session, container.clock, actor=actor, data=data)
+    result = rule_service.test_route(session, container.clock, actor=actor, data=data)
+    return escalation.with_people(session, container.clock, result)
 
 
 @router.get("/silences", response_model=SilencePage)

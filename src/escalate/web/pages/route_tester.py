@@ -19,6 +19,7 @@ from escalate.alerts import silences as silence_service
 from escalate.alerts.models import Integration, Severity
 from escalate.alerts.schemas import RouteTest, RouteTestResult
 from escalate.incidents import service as incident_service
+from escalate.oncall import escalation
 from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages import choices, forms, lines, listing
 from escalate.web.pages.forms import FormState
@@ -71,14 +72,13 @@ def run_route_test(
         integration = alert_service.get_integration(
             session, actor=login.actor, integration_id=integration_id
         )
-        results.append(
-            rule_service.test_route(
-                session,
-                container.clock,
-                actor=login.actor,
-                data=_route_test(integration, state.values),
-            )
+        result = rule_service.test_route(
+            session,
+            container.clock,
+            actor=login.actor,
+            data=_route_test(integration, state.values),
         )
+        results.append(escalation.with_people(session, container.clock, result))
 
     forms.attempt(state, run)
     _fold_errors(state)
