@@ -390,6 +390,12 @@ def test_a_csm_step_pages_the_csm_of_every_account_using_the_service(
     )
     assert declared.status_code == 201, declared.text
     assert declared.json()["escalation_policy"] == "Customers"
+    unknown = client.post(
+        "/api/v1/incidents",
+        headers=admin_headers,
+        json={"title": "x", "severity": "SEV3", "escalation_policy": "Nope"},
+    )
+    assert unknown.status_code == 422 and unknown.json()["field"] == "escalation_policy"
     worker.drain()
     assert _paged_users(container) == [csm.id]
 

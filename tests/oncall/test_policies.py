@@ -144,9 +144,8 @@ def test_a_viewer_reads_but_does_not_write(
     make_policy("Readable", steps=[{"delay_minutes": 5, "users": [make_user().id]}])
     viewer = make_token(Role.VIEWER)
     assert client.get(URL, headers=viewer).json()["total"] == 1
+    # Responders answer pages; who gets paged is for admins and managers.
     responder = make_token(Role.RESPONDER)
-    body = {"name": "Mine", "steps": [{"delay_minutes": 5, "csm": True}]}
-    assert client.post(URL, headers=responder, json=body).status_code in (403, 422)
     body = {"name": "Mine", "steps": [{"delay_minutes": 5, "notify_account_csm": True}]}
     assert client.post(URL, headers=responder, json=body).status_code == 403
 

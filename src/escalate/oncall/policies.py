@@ -65,6 +65,15 @@ def get_by_name(session: Session, *, name: str) -> EscalationPolicy | None:
     )
 
 
+def require_by_name(session: Session, *, name: str, field: str) -> EscalationPolicy:
+    """The policy a request names in one of its fields; ValidationFailed naming the field
+    when there is none (the request is wrong, not the address)."""
+    policy = get_by_name(session, name=name)
+    if policy is None:
+        raise ValidationFailed(f"no escalation policy named {name!r}", field=field)
+    return policy
+
+
 def find_by_name_or_id(session: Session, *, actor: Actor, key: str) -> EscalationPolicy:
     """A policy by its name, or by its id when `key` is a number and no policy has it as name."""
     authorize(actor, Permission.READ)

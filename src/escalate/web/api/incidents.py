@@ -62,7 +62,9 @@ def declare_incident(
     """Open an incident by hand; with `escalation_policy` (a policy's name) it is paged
     like a routed alert's incident."""
     if data.escalation_policy is not None:
-        policy = policy_service.find_by_name_or_id(session, actor=actor, key=data.escalation_policy)
+        policy = policy_service.require_by_name(
+            session, name=data.escalation_policy, field="escalation_policy"
+        )
         data = data.model_copy(update={"escalation_policy": policy.name})
     incident = lifecycle.declare(session, container.clock, actor=actor, data=data)
     return IncidentDetail.model_validate(incident)
