@@ -282,6 +282,15 @@ def test_reopened_after_resolve_escalates_again_in_a_new_generation(
     pages = _pages(container)
     assert [user for user, _ in pages] == [primary.id, primary.id]
     assert pages[0][1] != pages[1][1]  # a new generation's page, not a duplicate
+    kinds = [kind for kind, _ in _timeline(container, again.id)]
+    assert kinds == [
+        "escalation_started",
+        "paged",
+        "resolved",
+        "reopened",
+        "escalation_started",
+        "paged",
+    ]
 
 
 def test_repeat_runs_the_policy_again(

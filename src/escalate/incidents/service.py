@@ -14,7 +14,13 @@ from escalate.accounts import service as account_service
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.db import find
 from escalate.errors import NotFound
-from escalate.incidents.models import Counter, Incident, IncidentSeverity, IncidentStatus
+from escalate.incidents.models import (
+    Counter,
+    Incident,
+    IncidentEvent,
+    IncidentSeverity,
+    IncidentStatus,
+)
 from escalate.jobs import service as job_service
 from escalate.pagination import Page, PageParams, paginate
 from escalate.prepared import Prepared
@@ -238,8 +244,10 @@ def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
         .returning(Incident.reopen_count, Incident.escalation_policy)
         .execution_options(synchronize_session=False)
     ).one_or_none()
-    if reopened is not None and reopened.escalation_policy:
-        queue_trigger(session, now, incident_id, opening=int(reopened.reopen_count))
+    if reopened is not None:
+        _note(session, now, incident_id, "reopened", "Re-opened: a resolved alert fired again")
+        if reopened.escalation_policy:
+            queue_trigger(session, now, incident_id, opening=int(reopened.reopen_count))
     # A re-opened alert counts as a new one for the grouping window.
     session.execute(
         update(Incident)
@@ -252,7 +260,7 @@ def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
 def alert_acknowledged(session: Session, now: datetime, incident_id: int) -> None:
     """An acknowledged alert acknowledges its triggered incident (as PagerDuty does)."""
     lock_incidents(session)
-    session.execute(
+    result = session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.status == IncidentStatus.TRIGGERED)
         .values(
@@ -264,6 +272,8 @@ def alert_acknowledged(session: Session, now: datetime, incident_id: int) -> Non
         )
         .execution_options(synchronize_session=False)
     )
+    if getattr(result, "rowcount", 0):
+        _note(session, now, incident_id, "acknowledged", "Acknowledged: its alert was acknowledged")
 
 
 def resolve_if_all_resolved(
@@ -283,7 +293,33 @@ def resolve_if_all_resolved(
         )
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    resolved = bool(getattr(result, "rowcount", 0))
+    if resolved:
+        _note(session, now, incident_id, "resolved", "Resolved: all its alerts resolved")
+    return resolved
+
+
+_EVENTS = cast(Table, IncidentEvent.__table__)
+_ADD_EVENT = Prepared(
+    insert(_EVENTS).values(
+        incident_id=bindparam("incident_id"),
+        at=bindparam("at"),
+        kind=bindparam("kind"),
+        actor_user_id=None,
+        actor_label="alerts",
+        summary=bindparam("summary"),
+        data=bindparam("data"),
+        internal=True,
+    )
+)
+
+
+def _note(session: Session, now: datetime, incident_id: int, kind: str, summary: str) -> None:
+    """A timeline line for a change the alerts made (only when the state really changed)."""
+    _ADD_EVENT.run(
+        session,
+        {"incident_id": incident_id, "at": now, "kind": kind, "summary": summary, "data": {}},
+    )
 
 
 # --- reads -------------------------------------------------------------------------------
