@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -87,3 +88,39 @@ def test_two_workers_page_every_step_once(
     per_step = Counter((incident_id, user_id) for incident_id, user_id in pages)
     assert len(per_step) == INCIDENTS * 2
     assert set(per_step.values()) == {1}
+
+
+def test_a_worker_that_dies_holding_step_two_loses_it_and_step_two_is_paged_once(
+    container: Container, clock: FrozenClock, make_user, make_policy
+) -> None:
+    first = make_user(Role.RESPONDER)
+    second = make_user(Role.RESPONDER)
+    make_policy(
+        "Crash",
+        steps=[
+            {"delay_minutes": 5, "users": [first.id]},
+            {"delay_minutes": 5, "users": [second.id]},
+        ],
+    )
+    with transaction(container.session_factory, clock=clock) as session:
+        lifecycle.declare(
+            session,
+            clock,
+            actor=SYSTEM,
+            data=IncidentDeclare(title="Crash", severity="SEV1", escalation_policy="Crash"),
+        )
+    dying = build_worker(container, worker_id="dying")
+    dying.lease = timedelta(minutes=1)
+    dying.drain()  # trigger and step 1
+    clock.advance(minutes=5)
+    [held] = dying.claim()  # step 2 claimed... and the worker dies before running it
+    assert held.kind == escalation.PAGE_STEP
+    clock.advance(minutes=2)  # its lease runs out
+    survivor = build_worker(container, worker_id="survivor")
+    survivor.drain()
+    # The dead worker comes back to life and runs what it held: its claim is gone, its
+    # writes roll back.
+    assert dying.run_one(held).value == "lease_lost"
+    with container.session_factory() as session:
+        pages = list(session.scalars(select(Notification.user_id).order_by(Notification.id)))
+    assert pages == [first.id, second.id]

@@ -617,5 +617,6 @@ class RouteTestResult(BaseModel):
         description="The number of the open incident it would join, if any."
     )
     people: list[str] | None = Field(
-        description="Who would be paged right now; null until on-call schedules exist."
+        description="Who step 1 of the route's escalation policy would page right now, as "
+        "'Name (why)'; null when the route names no policy, empty when it reaches nobody."
     )
