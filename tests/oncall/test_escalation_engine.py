@@ -23,6 +23,7 @@ from escalate.jobs.models import Job, JobStatus
 from escalate.jobs.worker import Worker
 from escalate.notify.models import Notification
 from escalate.oncall import escalation
+from escalate.oncall.models import Schedule
 
 
 def _trigger(client: TestClient, key: str, *, source: str = "db-1", dedup: str = "db/down") -> None:
@@ -437,3 +438,40 @@ def test_the_route_tester_names_who_would_be_paged_now(
         json={"integration": name, "alert": elsewhere},
     ).json()
     assert unrouted["people"] is None  # the catch-all names no policy
+
+
+def test_a_broken_schedule_or_a_deactivated_person_does_not_stop_the_others(
+    client: TestClient,
+    container: Container,
+    worker: Worker,
+    make_user,
+    make_schedule,
+    make_policy,
+    admin_headers,
+) -> None:
+    on_call = make_user(Role.RESPONDER, name="Olga")
+    gone = make_user(Role.RESPONDER, name="Gone")
+    named = make_user(Role.RESPONDER, name="Nina")
+    broken = make_schedule([on_call.id], name="Broken")
+    with transaction(container.session_factory, clock=container.clock) as session:
+        session.execute(
+            Schedule.__table__.update()  # type: ignore[attr-defined]
+            .where(Schedule.id == broken)
+            .values(time_zone="Mars/Olympus_Mons")
+        )
+        session.execute(User.__table__.update().where(User.id == gone.id).values(is_active=False))  # type: ignore[attr-defined]
+    make_policy(
+        "Mixed", steps=[{"delay_minutes": 5, "schedules": [broken], "users": [gone.id, named.id]}]
+    )
+    declared = client.post(
+        "/api/v1/incidents",
+        headers=admin_headers,
+        json={"title": "Mixed bag", "severity": "SEV3", "escalation_policy": "Mixed"},
+    ).json()
+    worker.drain()
+    assert _paged_users(container) == [named.id]
+    summaries = dict(_timeline(container, declared["id"]))
+    assert summaries["paged"].endswith("Nina (named in the policy)")
+    assert summaries["not_paged"].startswith("Not everyone paged at step 1 of policy Mixed:")
+    assert "schedule Broken cannot be computed" in summaries["not_paged"]
+    assert f"user {gone.id} is deactivated" in summaries["not_paged"]

@@ -104,7 +104,12 @@ def people_of_step(
             continue
         schedule = schedules.get(int(target["schedule_id"]))
         label = schedule.name if schedule is not None else target.get("label", "?")
-        on_call = lookup.on_call_user_id(schedule, now) if schedule is not None else None
+        try:
+            on_call = lookup.on_call_user_id(schedule, now) if schedule is not None else None
+        except (ValueError, KeyError) as exc:  # ScheduleError, an unknown zone
+            # One broken schedule must not keep the step's other targets from being paged.
+            misses.append(f"schedule {label} cannot be computed ({exc})")
+            continue
         if on_call is None:
             misses.append(f"nobody on call in schedule {label}")
         else:
@@ -126,6 +131,7 @@ def people_of_step(
         else {}
     )
     people = [Paged(users[uid], why) for uid, why in found.items() if uid in users]
+    misses += [f"user {uid} is deactivated" for uid in found if uid not in users]
     return StepPeople(people, misses)
 
 
@@ -300,19 +306,19 @@ def page_step(
                 "why": paged.why,
             },
         )
-    if not found.people:
-        reason = f"policy {plan['name']} has nobody on call"
-        misses = "; ".join(found.misses) or "no targets"
+    misses = "; ".join(found.misses) or "no targets"
+    if found.misses or not found.people:
         lifecycle.record_event(
             session,
             incident_id=incident.id,
             at=now,
             kind="not_paged",
-            summary=f"Nobody paged at {where}: {misses}",
+            summary=f"{'Not everyone' if found.people else 'Nobody'} paged at {where}: {misses}",
             data={"generation": generation, "round": round_, "step": step},
         )
-        if round_ == 0 and step == 0:
-            _queue_nobody_paged(session, clock, incident, f"{reason} ({misses})")
+    if not found.people and round_ == 0 and step == 0:
+        reason = f"policy {plan['name']} has nobody on call ({misses})"
+        _queue_nobody_paged(session, clock, incident, reason)
     _advance(session, clock, incident, plan, round_=round_, step=step, now=now)
     session.flush()
     return [p.user.id for p in found.people]
