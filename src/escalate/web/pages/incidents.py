@@ -85,6 +85,7 @@ def show_incident(
             "acknowledged_by": acknowledged_by,
             "plan_steps": len(plan.get("steps") or []),
             "saved": request.query_params.get("saved", ""),
+            "can_respond": login.role in lifecycle.RESPONDERS,
             "alerts": alerts.items,
             "alerts_pager": listing.pager(
                 request, alerts, path=f"/incidents/{incident.id}", prefix=ALERTS_PREFIX
