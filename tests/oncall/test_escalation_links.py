@@ -126,3 +126,14 @@ def test_the_resolve_link_resolves(
         incident = session.get(Incident, incident_id)
         assert (incident.status, incident.resolved_by_user_id) == ("resolved", james_id)
         assert incident.next_escalation_at is None
+
+
+def test_a_link_to_an_incident_resolved_since_refuses_and_stays_unused(
+    client: TestClient, container: Container, worker: Worker, make_user, make_policy, admin_headers
+) -> None:
+    incident_id, urls, _ = _paged_incident(client, worker, make_user, make_policy, admin_headers)
+    assert client.post(f"/api/v1/incidents/{incident_id}/resolve", headers=admin_headers).is_success
+    refused = client.post(_path(urls["acknowledge"]))
+    assert refused.status_code == 409 and "is resolved" in refused.text
+    with container.session_factory() as session:
+        assert all(link.used_at is None for link in session.scalars(select(ActionLink)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from escalate import errors
 from escalate.auth import service as auth_service
 from escalate.incidents import lifecycle
 from escalate.incidents import service as incident_service
@@ -15,6 +16,7 @@ from escalate.notify import links
 from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute, error_page
+from escalate.web.status import status_for
 
 router = APIRouter(route_class=PageRoute)
 
@@ -66,7 +68,11 @@ def run_action(
     session.info["actor"] = actor
     acknowledging = link.action == links.LinkAction.ACKNOWLEDGE
     act = lifecycle.acknowledge if acknowledging else lifecycle.resolve
-    act(session, container.clock, actor=actor, incident_id=link.incident_id, via=VIA)
+    try:
+        act(session, container.clock, actor=actor, incident_id=link.incident_id, via=VIA)
+    except errors.EscalateError as exc:
+        session.rollback()  # the link stays unused: nothing was done with it
+        return error_page(request, status_for(exc), detail=exc.detail)
     incident = incident_service.get_incident(session, actor=actor, incident_id=link.incident_id)
     return render(
         request,
