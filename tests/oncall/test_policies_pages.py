@@ -129,3 +129,15 @@ def test_the_incident_page_shows_the_paging_history_and_acknowledges(
     with container.session_factory() as session:
         incident = session.get(Incident, declared["id"])
         assert incident is not None and incident.status == "resolved"
+
+
+def test_a_viewer_sees_the_incident_without_the_respond_buttons(
+    client: TestClient, make_user, admin_headers
+) -> None:
+    declared = client.post(
+        "/api/v1/incidents", headers=admin_headers, json={"title": "Quiet", "severity": "SEV4"}
+    ).json()
+    _log_in(client, make_user(Role.VIEWER))
+    page = client.get(f"/incidents/{declared['id']}")
+    assert page.status_code == 200 and "Declared by" in page.text
+    assert "/acknowledge" not in page.text and "not escalating" in page.text
