@@ -1,12 +1,12 @@
-"""Builders for schedule tests: people to put on call, schedules posted through the API,
-and row counts to prove that refused input wrote nothing."""
-"""Builders for paging tests: schedules (one weekly layer), escalation policies, routes,
-and a worker that runs due jobs on the test clock."""
+"""Builders for on-call tests: people to put on call, schedules posted through the API (or
+written directly, for the escalation tests), policies, routes, a worker, and row counts to
+prove that refused input wrote nothing."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +14,17 @@ from fastapi.testclient import TestClient
 from schedule_support import MakeSchedule, RowCounts, TokenFor
 from sqlalchemy import func, select, update
 
+from escalate.alerts import rules as rule_service
+from escalate.alerts import service as alert_service
+from escalate.alerts.models import IntegrationKind
+from escalate.alerts.schemas import IntegrationCreate, RoutingRuleCreate
 from escalate.auth import service as auth_service
 from escalate.auth.models import Role, User
 from escalate.auth.permissions import SYSTEM
-from escalate.bootstrap import Container
+from escalate.bootstrap import Container, build_worker
 from escalate.db import transaction
+from escalate.jobs.worker import Worker
+from escalate.oncall import policies as policy_service
 from escalate.oncall.models import (
     CalendarFeed,
     Schedule,
@@ -26,16 +32,6 @@ from escalate.oncall.models import (
     ScheduleLayerMember,
     ScheduleOverride,
 )
-from collections.abc import Callable, Sequence
-from datetime import timedelta
-from escalate.alerts import rules as rule_service
-from escalate.alerts import service as alert_service
-from escalate.alerts.models import IntegrationKind
-from escalate.alerts.schemas import IntegrationCreate, RoutingRuleCreate
-from escalate.bootstrap import Container, build_worker
-from escalate.jobs.worker import Worker
-from escalate.oncall import policies as policy_service
-from escalate.oncall.models import Schedule, ScheduleLayer, ScheduleLayerMember
 from escalate.oncall.policy_schemas import PolicyCreate
 
 _counter = itertools.count()
@@ -110,9 +106,16 @@ def token_for(container: Container) -> TokenFor:
                 s, container.clock, actor=SYSTEM, user=s.get(User, user.id), name="test"
             )
         return {"Authorization": f"Bearer {secret}"}
-def make_schedule(container: Container) -> Callable[..., int]:
-    """Builder: a schedule whose one weekly layer rotates through `user_ids` (the first is
-    on call from a day before the test clock's start); no users: a schedule with a gap."""
+
+    return build
+
+
+@pytest.fixture
+def add_schedule(container: Container) -> Callable[..., int]:
+    """Builder (written directly, no API): a schedule whose one weekly layer rotates
+    through `user_ids` (the first is on call from a day before the test clock's start); no
+    users: a schedule with a gap."""
+
     def build(user_ids: Sequence[int], *, name: str | None = None) -> int:
         now = container.clock.now()
         with transaction(container.session_factory, clock=container.clock) as session:
@@ -121,6 +124,7 @@ def make_schedule(container: Container) -> Callable[..., int]:
                 time_zone="UTC",
                 created_at=now,
                 updated_at=now,
+            )
             if user_ids:
                 layer = ScheduleLayer(
                     position=0,
@@ -128,6 +132,7 @@ def make_schedule(container: Container) -> Callable[..., int]:
                     rotation="weekly",
                     start_at=now - timedelta(days=1),
                     restrictions=[],
+                )
                 layer.members = [
                     ScheduleLayerMember(position=i, user_id=uid) for i, uid in enumerate(user_ids)
                 ]
@@ -135,14 +140,26 @@ def make_schedule(container: Container) -> Callable[..., int]:
             session.add(schedule)
             session.flush()
             return schedule.id
+
+    return build
+
+
+@pytest.fixture
 def make_policy(container: Container) -> Callable[..., int]:
     """Builder: a committed policy from PolicyCreate's fields; returns its id."""
+
     def build(name: str | None = None, **fields: Any) -> int:
         data = PolicyCreate(name=name or f"Policy {next(_counter)}", **fields)
         with transaction(container.session_factory, clock=container.clock) as session:
             return policy_service.create(session, container.clock, actor=SYSTEM, data=data).id
+
+    return build
+
+
+@pytest.fixture
 def make_route(container: Container) -> Callable[..., int]:
     """Builder: a routing rule sending alerts with this source to a policy."""
+
     def build(integration_id: int, policy: str, *, source: str = "db-1") -> int:
         data = RoutingRuleCreate(
             name=f"Route {next(_counter)}",
@@ -153,15 +170,26 @@ def make_route(container: Container) -> Callable[..., int]:
             return rule_service.create_rule(
                 session, actor=SYSTEM, integration_id=integration_id, data=data
             ).id
+
+    return build
+
+
+@pytest.fixture
 def worker(container: Container) -> Worker:
     """A worker on the test database and clock; call .drain() to run what is due."""
     return build_worker(container, worker_id="test-worker")
+
+
+@pytest.fixture
 def make_events_integration(container: Container) -> Callable[..., tuple[int, str]]:
     """Builder: a committed PagerDuty Events v2 integration; returns (id, routing key)."""
+
     def build() -> tuple[int, str]:
         data = IntegrationCreate(name=f"Events {next(_counter)}", kind=IntegrationKind.EVENTS_V2)
+        with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
             integration, key = alert_service.create_integration(
                 s, container.clock, actor=SYSTEM, data=data
+            )
             return integration.id, key
 
     return build

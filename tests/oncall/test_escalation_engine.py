@@ -75,7 +75,7 @@ def _timeline(container: Container, incident_id: int) -> list[tuple[str, str]]:
 
 def _setup(
     make_user: Callable[..., User],
-    make_schedule: Callable[..., int],
+    add_schedule: Callable[..., int],
     make_policy: Callable[..., int],
     make_events_integration: Callable[..., tuple[int, str]],
     make_route: Callable[..., int],
@@ -84,7 +84,7 @@ def _setup(
 ) -> tuple[User, User, str]:
     primary = make_user(Role.RESPONDER, name="Ana Primary")
     james = make_user(Role.RESPONDER, name="James Wilson")
-    schedule = make_schedule([primary.id], name="Support 24/7")
+    schedule = add_schedule([primary.id], name="Support 24/7")
     make_policy(
         "Support",
         repeat_count=repeat_count,
@@ -104,14 +104,14 @@ def test_alert_pages_step_one_then_step_two_and_ack_stops_it(
     clock: FrozenClock,
     worker: Worker,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
     admin_headers,
 ) -> None:
     primary, james, key = _setup(
-        make_user, make_schedule, make_policy, make_events_integration, make_route
+        make_user, add_schedule, make_policy, make_events_integration, make_route
     )
     _trigger(client, key)
     worker.drain()
@@ -154,14 +154,14 @@ def test_acknowledge_before_step_two_stops_the_escalation(
     clock: FrozenClock,
     worker: Worker,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
     make_token,
 ) -> None:
     primary, _james, key = _setup(
-        make_user, make_schedule, make_policy, make_events_integration, make_route
+        make_user, add_schedule, make_policy, make_events_integration, make_route
     )
     _trigger(client, key)
     worker.drain()
@@ -200,13 +200,13 @@ def test_a_duplicate_or_stale_timer_pages_nobody(
     clock: FrozenClock,
     worker: Worker,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
 ) -> None:
     primary, _james, key = _setup(
-        make_user, make_schedule, make_policy, make_events_integration, make_route
+        make_user, add_schedule, make_policy, make_events_integration, make_route
     )
     _trigger(client, key)
     worker.drain()
@@ -257,14 +257,14 @@ def test_reopened_after_resolve_escalates_again_in_a_new_generation(
     clock: FrozenClock,
     worker: Worker,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
     admin_headers,
 ) -> None:
     primary, _james, key = _setup(
-        make_user, make_schedule, make_policy, make_events_integration, make_route
+        make_user, add_schedule, make_policy, make_events_integration, make_route
     )
     _trigger(client, key)
     worker.drain()
@@ -300,13 +300,13 @@ def test_repeat_runs_the_policy_again(
     clock: FrozenClock,
     worker: Worker,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
 ) -> None:
     primary, james, key = _setup(
-        make_user, make_schedule, make_policy, make_events_integration, make_route, repeat_count=1
+        make_user, add_schedule, make_policy, make_events_integration, make_route, repeat_count=1
     )
     _trigger(client, key)
     for _ in range(6):
@@ -321,12 +321,12 @@ def test_nobody_on_call_in_step_one_flags_the_alert_unrouted(
     client: TestClient,
     container: Container,
     worker: Worker,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
 ) -> None:
-    empty = make_schedule([], name="Nights")
+    empty = add_schedule([], name="Nights")
     make_policy("Nights", steps=[{"delay_minutes": 5, "schedules": [empty]}])
     integration_id, key = make_events_integration()
     make_route(integration_id, "Nights")
@@ -413,14 +413,14 @@ def test_a_csm_step_pages_the_csm_of_every_account_using_the_service(
 def test_the_route_tester_names_who_would_be_paged_now(
     client: TestClient,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     make_events_integration,
     make_route,
     admin_headers,
 ) -> None:
     _primary, _james, _key = _setup(
-        make_user, make_schedule, make_policy, make_events_integration, make_route
+        make_user, add_schedule, make_policy, make_events_integration, make_route
     )
     integrations = client.get("/api/v1/integrations", headers=admin_headers).json()["items"]
     name = integrations[-1]["name"]
@@ -445,14 +445,14 @@ def test_a_broken_schedule_or_a_deactivated_person_does_not_stop_the_others(
     container: Container,
     worker: Worker,
     make_user,
-    make_schedule,
+    add_schedule,
     make_policy,
     admin_headers,
 ) -> None:
     on_call = make_user(Role.RESPONDER, name="Olga")
     gone = make_user(Role.RESPONDER, name="Gone")
     named = make_user(Role.RESPONDER, name="Nina")
-    broken = make_schedule([on_call.id], name="Broken")
+    broken = add_schedule([on_call.id], name="Broken")
     with transaction(container.session_factory, clock=container.clock) as session:
         session.execute(
             Schedule.__table__.update()  # type: ignore[attr-defined]

@@ -35,10 +35,10 @@ def _counts(container: Container) -> tuple[int, int, int]:
 
 
 def test_create_read_update_delete(
-    client: TestClient, container: Container, make_user, make_schedule, admin_headers
+    client: TestClient, container: Container, make_user, add_schedule, admin_headers
 ) -> None:
     james = make_user(Role.RESPONDER, name="James Wilson", email="james@example.com")
-    schedule = make_schedule([james.id], name="Support 24/7")
+    schedule = add_schedule([james.id], name="Support 24/7")
     body = {
         "name": "Support",
         "description": "The support team, then James",

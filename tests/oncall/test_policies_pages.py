@@ -45,11 +45,11 @@ def test_step_lines_parse_into_the_apis_steps() -> None:
 
 
 def test_create_and_edit_a_policy_in_the_pages(
-    client: TestClient, container: Container, make_user, make_schedule
+    client: TestClient, container: Container, make_user, add_schedule
 ) -> None:
     admin = make_user(Role.ADMIN, name="Admin")
     make_user(Role.RESPONDER, name="James Wilson", email="james@example.com")
-    make_schedule([admin.id], name="Support 24/7")
+    add_schedule([admin.id], name="Support 24/7")
     _log_in(client, admin)
     token = _csrf(client, "/policies")
     bad = client.post(
