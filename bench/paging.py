@@ -35,7 +35,6 @@ from pathlib import Path
 
 import httpx
 from benchkit import DEFAULT_PG_URL, ESCALATE, free_port, pct, postgres_database, serve
-from escalate.oncall.policy_schemas import PolicyCreate, StepIn
 from sqlalchemy import func, insert, select, update
 
 from escalate import bootstrap, migrate
@@ -61,6 +60,7 @@ from escalate.oncall import escalation
 from escalate.oncall import policies as policy_service
 from escalate.oncall import schedules as schedule_service
 from escalate.oncall.calculator import Rotation
+from escalate.oncall.policy_schemas import PolicyCreate, StepIn
 from escalate.oncall.schemas import LayerIn, ScheduleIn
 from escalate.settings import Settings
 

@@ -202,6 +202,6 @@ def test_viewers_read_but_do_not_change_their_methods_in_any_adapter(
     actor = auth_service.actor_for(viewer)
     data = ContactMethodCreate(channel=Channel.EMAIL, address="v@escalate.example")
     with transaction(container.session_factory, clock=container.clock) as s:
-        assert contacts.list_methods(s, actor=actor, user_id=viewer.id) == []
+        assert contacts.list_methods(s, actor=actor, user_id=viewer.id).items == []
         with pytest.raises(PermissionDenied):
             contacts.create_method(s, container.clock, actor=actor, user_id=viewer.id, data=data)

@@ -36,8 +36,10 @@ def test_no_get_endpoint_answers_a_bare_array(client: TestClient) -> None:
 
 
 def test_every_page_takes_limit_and_offset(client: TestClient, admin_headers, make_account) -> None:
+    me = client.get("/api/v1/me", headers=admin_headers).json()
     ids = {
         "account_id": make_account("Paged"),
+        "user_id": me["id"],
         **_integration_with_an_incident(client, admin_headers),
     }
     doc = client.get("/api/v1/openapi.json").json()

@@ -85,7 +85,7 @@ def list_methods(user: UserOption, as_json: JsonOption = False) -> None:
         owner = auth_service.require_by_email(session, email=user)
         methods = [
             contacts.to_read(m)
-            for m in contacts.list_methods(session, actor=CLI_OPERATOR, user_id=owner.id)
+            for m in contacts.list_methods(session, actor=CLI_OPERATOR, user_id=owner.id).items
         ]
     if as_json:
         output.emit_page(methods, len(methods))
@@ -164,7 +164,7 @@ def list_rules(user: UserOption, as_json: JsonOption = False) -> None:
         owner = auth_service.require_by_email(session, email=user)
         rules = [
             NotificationRuleRead.model_validate(r)
-            for r in contacts.list_rules(session, actor=CLI_OPERATOR, user_id=owner.id)
+            for r in contacts.list_rules(session, actor=CLI_OPERATOR, user_id=owner.id).items
         ]
     if as_json:
         output.emit_page(rules, len(rules))

@@ -29,6 +29,7 @@ from escalate.notify.schemas import (
     ContactMethodUpdate,
     NotificationRuleCreate,
 )
+from escalate.pagination import MAX_LIMIT, Page, PageParams, paginate
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 # A Slack conversation id (C..., G..., D...) or a #channel-name.
@@ -112,16 +113,17 @@ def to_read(method: ContactMethod) -> ContactMethodRead:
     return read.model_copy(update={"has_secret": bool(method.secret)})
 
 
-def list_methods(session: Session, *, actor: Actor, user_id: int) -> list[ContactMethod]:
-    """A user's contact methods in fallback order."""
+def list_methods(
+    session: Session, *, actor: Actor, user_id: int, page: PageParams | None = None
+) -> Page[ContactMethod]:
+    """A user's contact methods in fallback order (all of them unless `page` says)."""
     _user_for(session, actor, user_id)
-    return list(
-        session.scalars(
-            select(ContactMethod)
-            .where(ContactMethod.user_id == user_id)
-            .order_by(ContactMethod.position, ContactMethod.id)
-        )
+    stmt = (
+        select(ContactMethod)
+        .where(ContactMethod.user_id == user_id)
+        .order_by(ContactMethod.position, ContactMethod.id)
     )
+    return paginate(session, stmt, page or PageParams(limit=MAX_LIMIT))
 
 
 def get_method(session: Session, *, actor: Actor, user_id: int, method_id: int) -> ContactMethod:
@@ -236,16 +238,17 @@ def send_test(session: Session, clock: Clock, *, actor: Actor, user_id: int, met
 # --- notification rules -----------------------------------------------------------------
 
 
-def list_rules(session: Session, *, actor: Actor, user_id: int) -> list[NotificationRule]:
-    """A user's rules by delay."""
+def list_rules(
+    session: Session, *, actor: Actor, user_id: int, page: PageParams | None = None
+) -> Page[NotificationRule]:
+    """A user's rules by delay (all of them unless `page` says)."""
     _user_for(session, actor, user_id)
-    return list(
-        session.scalars(
-            select(NotificationRule)
-            .where(NotificationRule.user_id == user_id)
-            .order_by(NotificationRule.delay_minutes, NotificationRule.id)
-        )
+    stmt = (
+        select(NotificationRule)
+        .where(NotificationRule.user_id == user_id)
+        .order_by(NotificationRule.delay_minutes, NotificationRule.id)
     )
+    return paginate(session, stmt, page or PageParams(limit=MAX_LIMIT))
 
 
 def create_rule(

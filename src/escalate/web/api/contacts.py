@@ -18,7 +18,7 @@ from escalate.notify.schemas import (
     NotificationRuleRead,
     QueuedTestNotification,
 )
-from escalate.web.deps import ActorDep, ContainerDep, SessionDep
+from escalate.web.deps import ActorDep, ContainerDep, PageDep, SessionDep
 
 
 class ContactMethodList(BaseModel):
@@ -46,9 +46,11 @@ def _routes(prefix: str, who: Callable[..., int], *, owner: str) -> APIRouter:
     UserId = Annotated[int, Depends(who)]
 
     @router.get("/contact-methods", response_model=ContactMethodList)
-    def list_methods(user_id: UserId, session: SessionDep, actor: ActorDep) -> Any:
-        items = contacts.list_methods(session, actor=actor, user_id=user_id)
-        return ContactMethodList(items=[contacts.to_read(m) for m in items], total=len(items))
+    def list_methods(user_id: UserId, session: SessionDep, actor: ActorDep, page: PageDep) -> Any:
+        found = contacts.list_methods(session, actor=actor, user_id=user_id, page=page)
+        return ContactMethodList(
+            items=[contacts.to_read(m) for m in found.items], total=found.total
+        )
 
     list_methods.__doc__ = f"{owner} contact methods in fallback order."
 
@@ -112,10 +114,10 @@ def _routes(prefix: str, who: Callable[..., int], *, owner: str) -> APIRouter:
         return QueuedTestNotification(notification_id=notification_id, status="pending")
 
     @router.get("/notification-rules", response_model=NotificationRuleList)
-    def list_rules(user_id: UserId, session: SessionDep, actor: ActorDep) -> Any:
-        items = contacts.list_rules(session, actor=actor, user_id=user_id)
+    def list_rules(user_id: UserId, session: SessionDep, actor: ActorDep, page: PageDep) -> Any:
+        found = contacts.list_rules(session, actor=actor, user_id=user_id, page=page)
         return NotificationRuleList(
-            items=[NotificationRuleRead.model_validate(r) for r in items], total=len(items)
+            items=[NotificationRuleRead.model_validate(r) for r in found.items], total=found.total
         )
 
     list_rules.__doc__ = f"{owner} notification rules by delay."

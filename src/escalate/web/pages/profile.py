@@ -140,8 +140,8 @@ def _page(
     method_form: FormState | None = None,
     rule_form: FormState | None = None,
 ) -> Response:
-    methods = contacts.list_methods(session, actor=login.actor, user_id=login.user_id)
-    rules = contacts.list_rules(session, actor=login.actor, user_id=login.user_id)
+    methods = contacts.list_methods(session, actor=login.actor, user_id=login.user_id).items
+    rules = contacts.list_rules(session, actor=login.actor, user_id=login.user_id).items
     by_id = {m.id: m for m in methods}
     failed = method_form if method_form and method_form.failed else rule_form
     return render(
