@@ -30,6 +30,11 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
+# Set on request.state by a route that turned an error into an answer: roll back, never
+# commit what the handler wrote before it failed.
+FAILED = "unit_of_work_failed"
+
+
 def get_session(request: Request, container: ContainerDep) -> Iterator[Session]:
     """The request's unit of work. A state-changing request commits once, after its handler
     returns and before the answer is sent (so a 2xx means durable); an error rolls all of
@@ -42,8 +47,12 @@ def get_session(request: Request, container: ContainerDep) -> Iterator[Session]:
     session.info["clock"] = container.clock
     try:
         yield session
-        if request.method not in SAFE_METHODS:
+        # A page answers a domain error with an error page, so the error never reaches
+        # here; PageRoute marks the request instead (see web/pages/routing.py).
+        if request.method not in SAFE_METHODS and not getattr(request.state, FAILED, False):
             session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import RedirectResponse, Response
 
 from escalate import errors
+from escalate.web.deps import FAILED
 from escalate.web.pages import sessions
 from escalate.web.pages.rendering import render, sentence
 from escalate.web.status import status_for
@@ -45,27 +46,39 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             try:
                 response = await handler(request)
-            except sessions.LoginRequired as exc:
-                response = redirect_to_login(request, exc)
-            except sessions.CsrfFailed:
-                response = error_page(
-                    request,
-                    403,
-                    detail="The form was not accepted because its security token is missing "
-                    "or out of date. Reload the page and try again.",
-                    title="Form expired",
-                )
-            except errors.NotAuthenticated:
-                response = redirect_to_login(request, sessions.LoginRequired(None))
-            except errors.EscalateError as exc:
-                response = error_page(request, status_for(exc), detail=exc.detail)
-            except RequestValidationError:
-                response = error_page(request, 400)
+            except (
+                sessions.LoginRequired,
+                sessions.CsrfFailed,
+                errors.EscalateError,
+                RequestValidationError,
+            ) as exc:
+                # The session dependency exits after this answer is made, and never sees
+                # the error: without the mark it would commit what the handler wrote first.
+                setattr(request.state, FAILED, True)
+                response = _error_response(request, exc)
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response
 
         return page_handler
+
+
+def _error_response(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, sessions.LoginRequired):
+        return redirect_to_login(request, exc)
+    if isinstance(exc, sessions.CsrfFailed):
+        return error_page(
+            request,
+            403,
+            detail="The form was not accepted because its security token is missing "
+            "or out of date. Reload the page and try again.",
+            title="Form expired",
+        )
+    if isinstance(exc, errors.NotAuthenticated):
+        return redirect_to_login(request, sessions.LoginRequired(None))
+    if isinstance(exc, errors.EscalateError):
+        return error_page(request, status_for(exc), detail=exc.detail)
+    return error_page(request, 400)
 
 
 def redirect_to_login(request: Request, exc: sessions.LoginRequired) -> Response:
