@@ -348,3 +348,44 @@ def test_the_support_rotation_covers_every_hour_from_the_day_after_the_outage(
             session, actor=SYSTEM, schedule=schedule, start=utc(2025, 10, 22), end=utc(2025, 10, 23)
         )
         assert len(outage) == 1
+
+
+def test_the_support_policy_pages_the_rotation_then_james_and_the_route_tester_says_who(
+    container: Container,
+) -> None:
+    from escalate.alerts import rules as rule_service
+    from escalate.alerts.schemas import RouteTest, SampleAlert
+    from escalate.clock import FrozenClock
+    from escalate.oncall import escalation
+    from escalate.oncall import policies as policy_service
+
+    _load(container)
+    with container.session_factory() as session:
+        policy = policy_service.get_by_name(session, name="Support 24/7")
+        assert policy is not None and policy.repeat_count == 1
+        first, second = policy.steps
+        assert [t.schedule.name for t in first.targets if t.schedule] == ["Support follow-the-sun"]
+        assert [t.user.name for t in second.targets if t.user] == ["James Wilson"]
+        assert (first.delay_minutes, second.delay_minutes) == (15, 15)
+
+        # 20:30 UTC on a rotation day: the Americas layer, Daniel Kim the first week.
+        at = FrozenClock(utc(2025, 10, 24, 20, 30))
+
+        def route(team: str) -> tuple[bool, list[str] | None]:
+            result = rule_service.test_route(
+                session,
+                at,
+                actor=SYSTEM,
+                data=RouteTest(
+                    integration=data.MONITORING_INTEGRATION,
+                    alert=SampleAlert(labels={"team": team, "alertname": "X"}),
+                ),
+            )
+            answered = escalation.with_people(session, at, result)
+            return answered.routed, answered.people
+
+        # The working route reaches the person on call now; the story's misroute nobody.
+        routed, people = route("platform")
+        assert routed and people is not None and len(people) == 1
+        assert people[0].startswith("Daniel Kim")
+        assert route("database") == (False, None)

@@ -54,6 +54,7 @@ from escalate.alerts.schemas import MatcherIn, RoutingRuleCreate
 from escalate.auth.models import Role
 from escalate.incidents.models import IncidentSeverity
 from escalate.oncall.calculator import Rotation
+from escalate.oncall.policy_schemas import PolicyCreate, StepIn
 from escalate.oncall.schemas import LayerIn, RestrictionIn, ScheduleIn
 from escalate.sla.models import Severity
 from escalate.sla.schemas import CreditTierIn, SlaPolicyCreate, SlaTargetIn
@@ -266,9 +267,9 @@ MISROUTED_RULE = RoutingRuleCreate(
     severity_override=IncidentSeverity.SEV1,
 )
 API_RULE = RoutingRuleCreate(
-    name="API alerts to platform on-call",
+    name="API alerts to support on-call",
     matchers=[MatcherIn(name="team", op=MatchOp.EQUAL, value="platform")],
-    escalation_policy="Platform on-call",
+    escalation_policy="Support 24/7",
 )
 
 
@@ -347,5 +348,17 @@ SUPPORT_ROTATION = ScheduleIn(
         _region("APAC", SUPPORT_APAC, "00:00", "08:00"),
         _region("EMEA", SUPPORT_EMEA, "08:00", "16:00"),
         _region("Americas", SUPPORT_AMERICAS, "16:00", "00:00"),
+    ],
+)
+
+# Whoever is on call in the rotation first; James Wilson, the support lead, if nobody has
+# acknowledged within 15 minutes; the whole policy once more if still nobody has.
+SUPPORT_POLICY = PolicyCreate(
+    name="Support 24/7",
+    description="Support on-call first, then the technical support lead.",
+    repeat_count=1,
+    steps=[
+        StepIn(delay_minutes=15, schedules=[SUPPORT_ROTATION.name]),
+        StepIn(delay_minutes=15, users=[JAMES.email]),
     ],
 )

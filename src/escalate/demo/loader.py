@@ -33,8 +33,9 @@ from escalate.auth.schemas import UserCreate
 from escalate.clock import Clock, FrozenClock
 from escalate.demo import data
 from escalate.errors import Conflict, ValidationFailed
+from escalate.oncall import policies as policy_service
 from escalate.oncall import schedules as schedule_service
-from escalate.oncall.models import Schedule
+from escalate.oncall.models import EscalationPolicy, Schedule
 from escalate.sla import service as sla_service
 from escalate.sla.models import SlaPolicy
 
@@ -87,6 +88,7 @@ def load(session: Session, clock: Clock, *, shift: timedelta | None = None) -> D
     for step in data.HEALTH_STEPS:
         run.health(account, step, recorded_by=users[step.recorded_by])
     run.support_rotation()
+    run.support_policy()
     integration = run.monitoring(service)
     for alert in data.DEMO_ALERTS:
         run.alert(integration, alert, now=clock.now())
@@ -266,6 +268,16 @@ class _Load:
             self.clock_at(data.ROTATION_START),
             actor=SYSTEM,
             data=data.SUPPORT_ROTATION.model_copy(update={"layers": layers}),
+        )
+
+    def support_policy(self) -> EscalationPolicy:
+        """ "Support 24/7": the rotation, then James Wilson (issue 4's demo)."""
+        policy = policy_service.get_by_name(self.session, name=data.SUPPORT_POLICY.name)
+        self._tally("escalation_policies", created=policy is None)
+        if policy is not None:
+            return policy
+        return policy_service.create(
+            self.session, self.clock_at(data.ROTATION_START), actor=SYSTEM, data=data.SUPPORT_POLICY
         )
 
     def monitoring(self, service: Service) -> Integration:
