@@ -88,10 +88,11 @@ def postgres_database(pg_url: str) -> Iterator[str | None]:
 
 
 def pct(values: Sequence[float], q: int) -> float:
-    """The q-th percentile, in milliseconds, of durations in seconds."""
+    """The q-th percentile, in milliseconds, of durations in seconds (inclusive: never
+    beyond the largest value measured)."""
     if len(values) < 2:
         return float("nan")
-    return statistics.quantiles(values, n=100)[q - 1] * 1000
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
