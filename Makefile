@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
 	$(BIN)/python bench/api_throughput.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/paging.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

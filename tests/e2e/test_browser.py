@@ -1,6 +1,6 @@
 """What a person sees: log in from a deep link, read TechCorp's account page, record a
-health change, use the pages on a laptop and on a phone, and watch an alert arrive on the
-open alerts page."""
+health change, use the pages on a laptop and on a phone, watch an alert arrive on the
+open alerts page, see who is on call and acknowledge a page."""
 
 from __future__ import annotations
 
@@ -18,12 +18,16 @@ from escalate.accounts import service as account_service
 from escalate.alerts import service as alert_service
 from escalate.alerts.models import IntegrationKind
 from escalate.alerts.schemas import IntegrationCreate
+from escalate.auth import service as auth_service
 from escalate.auth.permissions import SYSTEM
-from escalate.bootstrap import Container
+from escalate.bootstrap import Container, build_worker
 from escalate.clock import FrozenClock
 from escalate.db import transaction
 from escalate.demo import data as demo_data
 from escalate.demo import loader
+from escalate.incidents import lifecycle
+from escalate.incidents.models import Incident, IncidentSeverity
+from escalate.incidents.schemas import IncidentDeclare
 
 pytestmark = pytest.mark.browser
 
@@ -211,4 +215,48 @@ def test_an_alert_appears_on_the_open_alerts_page_without_a_reload(
     expect(page.locator("tr[data-alert-id]", has_text="Checkout errors above 5%")).to_be_visible()
     expect(page.get_by_text("2 alerts match the filters.")).to_be_visible()
     assert page.evaluate("window.stillTheSamePage") is True
+    assert no_horizontal_overflow(page)
+
+
+def test_who_is_on_call_and_acknowledging_a_page_in_the_browser(
+    laptop: Page, live_server: str, techcorp: Story, container: Container
+) -> None:
+    # 2025-10-27 14:00 UTC: the EMEA layer of the demo's follow-the-sun rotation, first week.
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        alex = auth_service.get_by_email(s, email=demo_data.ALEX.email)
+        assert alex is not None
+        incident = lifecycle.declare(
+            s,
+            container.clock,
+            actor=auth_service.actor_for(alex),
+            data=IncidentDeclare(
+                title="Checkout API returns 502",
+                severity=IncidentSeverity.SEV2,
+                escalation_policy=demo_data.SUPPORT_POLICY.name,
+            ),
+        )
+        incident_id = incident.id
+    build_worker(container, worker_id="browser-test").drain()  # pages step 1
+
+    page = laptop
+    log_in_from(page, live_server, "/schedules", techcorp)
+    page.goto(live_server + "/")
+    on_call = page.locator("#oncall-now")
+    row = on_call.get_by_role("row", name=re.compile("Support follow-the-sun"))
+    expect(row).to_contain_text("Liam O'Brien")
+
+    row.get_by_role("link", name="Support follow-the-sun").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Support follow-the-sun")
+    expect(page.get_by_text("Liam O'Brien").first).to_be_visible()
+
+    page.goto(f"{live_server}/incidents/{incident_id}")
+    timeline = page.locator("#timeline-title").locator("xpath=ancestor::section[1]")
+    expect(timeline).to_contain_text("Liam O'Brien")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_text("Alex Johnson").first).to_be_visible()
+    expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    with container.session_factory() as s:
+        stored = s.get(Incident, incident_id)
+        assert stored is not None
+        assert (stored.status, stored.acknowledged_by_user_id) == ("acknowledged", alex.id)
     assert no_horizontal_overflow(page)
