@@ -121,7 +121,8 @@ def test_a_webhook_secret_is_generated_shown_once_and_signs(
     finally:
         dispatcher.close()
     [request] = http_receiver.to("/mine")
-    signature = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    signed = request.headers["x-escalate-timestamp"].encode() + b"." + request.body
+    signature = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     assert request.headers["x-escalate-signature"] == f"sha256={signature}"
     assert request.json()["event"] == "test"
 

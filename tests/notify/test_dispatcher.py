@@ -92,7 +92,8 @@ def test_webhook_is_signed_with_the_method_secret(
     make_dispatcher().run_once()
 
     [request] = http_receiver.to("/hook")
-    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    signed = request.headers["x-escalate-timestamp"].encode() + b"." + request.body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     assert request.headers["x-escalate-signature"] == f"sha256={expected}"
     assert request.headers["x-escalate-delivery"] == str(notification)
     assert int(request.headers["x-escalate-timestamp"]) == int(container.clock.now().timestamp())

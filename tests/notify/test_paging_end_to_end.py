@@ -169,7 +169,8 @@ def test_an_alert_pages_on_call_everywhere_escalates_and_the_mailed_link_stops_i
     [slack] = http_receiver.to("/slack/incoming")
     assert "Orders DB primary down" in slack.json()["text"]
     [hook] = http_receiver.to("/hook")
-    expected = "sha256=" + hmac.new(secret.encode(), hook.body, hashlib.sha256).hexdigest()
+    signed = hook.headers["x-escalate-timestamp"].encode() + b"." + hook.body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(hook.headers["x-escalate-signature"], expected)
     assert "Orders DB primary down" in hook.body.decode()
     assert _mail_to(inbox, ben.email) == []

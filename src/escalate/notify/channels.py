@@ -8,8 +8,10 @@ HMAC-sign a webhook body. What we need of each service is one documented request
 - e-mail: SMTP through `mailer`, with a Message-ID made from the notification id;
 - Slack: an incoming-webhook POST of {"text", "blocks"}, or, when the contact method holds
   a bot token, `chat.postMessage` under `Settings.slack_api_url`;
-- webhook: a JSON POST with `X-Escalate-Signature: sha256=<hex HMAC-SHA256 of the raw body
-  under the method's secret>`, `X-Escalate-Timestamp` and `X-Escalate-Delivery`;
+- webhook: a JSON POST with `X-Escalate-Timestamp` (Unix seconds), `X-Escalate-Signature:
+  sha256=<hex HMAC-SHA256 under the method's secret of "<timestamp>." + the raw body>`
+  (signing the time too lets a receiver refuse an old request replayed) and
+  `X-Escalate-Delivery`;
 - SMS: the Twilio-compatible Messages API under `Settings.sms_url`, so any provider that
   speaks it (or a fake on loopback) works.
 
@@ -136,9 +138,11 @@ def text_of(outgoing: Outgoing) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The X-Escalate-Signature value of a webhook body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Escalate-Signature value of a webhook body sent at `timestamp` (the
+    X-Escalate-Timestamp value)."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 # --- e-mail -----------------------------------------------------------------------------
@@ -273,10 +277,11 @@ def _send_webhook(settings: Settings, client: httpx.Client, out: Outgoing, now: 
         # Unsigned bodies could be forged by anyone who learns the URL; refuse to send.
         raise PermanentFailure("the webhook has no signing secret (its method was removed?)")
     body = webhook_body(out, now=now)
+    timestamp = str(int(now.timestamp()))
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(out.secret, body),
-        TIMESTAMP_HEADER: str(int(now.timestamp())),
+        SIGNATURE_HEADER: sign(out.secret, timestamp, body),
+        TIMESTAMP_HEADER: timestamp,
         DELIVERY_HEADER: str(out.id),
     }
     timeout = settings.notify_timeout_seconds
