@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
+import time
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_SQLITE_PATH = Path("var") / "escalate.db"
 
@@ -91,7 +95,15 @@ class Settings(BaseSettings):
     sms_from: str | None = Field(default=None, description="Sender number of SMS (E.164).")
 
     def effective_secret_key(self) -> str:
-        return self.secret_key or _process_secret()
+        """The configured key; on an embedded SQLite file without one, a key kept in a file
+        beside the database, so one-click links already mailed and logins survive a
+        restart, and every process on that database agrees; else one per process."""
+        if self.secret_key:
+            return self.secret_key
+        database = self.sqlite_file
+        if database is not None:
+            return _file_secret(database.with_name(database.name + ".secret"))
+        return _process_secret()
 
     def serving_problem(self) -> str | None:
         """What makes these settings unfit to serve the web app, if anything."""
@@ -104,8 +116,49 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file (None for PostgreSQL or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        database = make_url(self.database_url).database
+        return Path(database) if database and database != ":memory:" else None
+
 
 _PROCESS_SECRET: list[str] = []
+_FILE_SECRETS: dict[Path, str] = {}
+_FILE_SECRETS_LOCK = threading.Lock()
+
+
+def _file_secret(path: Path) -> str:
+    """Read the key in `path`, or create it there (owner-only) if no process has yet."""
+    with _FILE_SECRETS_LOCK:
+        if path not in _FILE_SECRETS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # O_EXCL: two processes starting at once cannot both write a key.
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(secrets.token_urlsafe(32))
+            _FILE_SECRETS[path] = _read_key(path)
+        return _FILE_SECRETS[path]
+
+
+def _read_key(path: Path) -> str:
+    for _ in range(100):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)  # the creating process is between its open and its write
+    # Still empty: its creator died in between. Replace it (atomically) and use the winner.
+    partial = path.with_name(f"{path.name}.{os.getpid()}")
+    partial.write_text(secrets.token_urlsafe(32))
+    partial.chmod(0o600)
+    partial.replace(path)
+    return path.read_text().strip()
 
 
 def _process_secret() -> str:
