@@ -6,6 +6,8 @@ from escalate.accounts.models import (
     Contract,
     HealthChange,
     Service,
+    ServiceGroup,
+    ServiceGroupMember,
     ServiceUsage,
 )
 from escalate.alerts.models import (
@@ -16,9 +18,28 @@ from escalate.alerts.models import (
     RoutingRule,
     Silence,
 )
-from escalate.auth.models import ApiToken, AuditEntry, User, WebSession
+from escalate.auth.models import (
+    ApiToken,
+    AuditEntry,
+    CustomerSession,
+    CustomerUser,
+    User,
+    WebSession,
+)
 from escalate.db import Base
-from escalate.incidents.models import Counter, Incident, IncidentEvent
+from escalate.incidents.models import (
+    AffectedAccount,
+    ChecklistItem,
+    ChecklistTemplateItem,
+    Counter,
+    Incident,
+    IncidentEvent,
+    IncidentRole,
+    IncidentService,
+    StatusSubscriber,
+    StatusUpdate,
+    UpdateDelivery,
+)
 from escalate.jobs.models import Job
 from escalate.notify.models import ActionLink, ContactMethod, Notification, NotificationRule
 from escalate.oncall.models import (
@@ -31,22 +52,27 @@ from escalate.oncall.models import (
     ScheduleLayerMember,
     ScheduleOverride,
 )
-from escalate.sla.models import CreditTier, SlaPolicy, SlaTarget
+from escalate.sla.models import CreditTier, SlaClock, SlaPolicy, SlaTarget
 
 __all__ = [
     "Account",
     "ActionLink",
+    "AffectedAccount",
     "Alert",
     "AlertEvent",
     "ApiToken",
     "AuditEntry",
     "Base",
     "CalendarFeed",
+    "ChecklistItem",
+    "ChecklistTemplateItem",
     "Contact",
     "ContactMethod",
     "Contract",
     "Counter",
     "CreditTier",
+    "CustomerSession",
+    "CustomerUser",
     "EscalationPolicy",
     "EscalationStep",
     "EscalationTarget",
@@ -54,6 +80,8 @@ __all__ = [
     "InboundError",
     "Incident",
     "IncidentEvent",
+    "IncidentRole",
+    "IncidentService",
     "Integration",
     "Job",
     "Notification",
@@ -64,10 +92,16 @@ __all__ = [
     "ScheduleLayerMember",
     "ScheduleOverride",
     "Service",
+    "ServiceGroup",
+    "ServiceGroupMember",
     "ServiceUsage",
     "Silence",
+    "SlaClock",
     "SlaPolicy",
     "SlaTarget",
+    "StatusSubscriber",
+    "StatusUpdate",
+    "UpdateDelivery",
     "User",
     "WebSession",
 ]

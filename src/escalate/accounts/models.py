@@ -111,6 +111,40 @@ class Service(Base):
     usages: Mapped[list[ServiceUsage]] = relationship(back_populates="service")
 
 
+class ServiceGroup(Base):
+    """Services shown together on one public status page (`/status/<slug>`)."""
+
+    __tablename__ = "service_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    members: Mapped[list[ServiceGroupMember]] = relationship(
+        cascade="all, delete-orphan", order_by="ServiceGroupMember.position"
+    )
+
+
+class ServiceGroupMember(Base):
+    __tablename__ = "service_group_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("service_groups.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+
+    service: Mapped[Service] = relationship()
+
+    __table_args__ = (UniqueConstraint("group_id", "service_id"),)
+
+
 class ServiceUsage(Base):
     """An account uses a service in one environment."""
 

@@ -70,6 +70,49 @@ class WebSession(Base):
     user: Mapped[User] = relationship()
 
 
+class CustomerUser(Base):
+    """A customer contact who may log in to the portal: sees only their own account.
+    Invited by e-mail (a single-use link sets the password); not a staff user."""
+
+    __tablename__ = "customer_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), unique=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    invite_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    __audit_secret__ = ("password_hash", "invite_token_hash")
+
+
+class CustomerSession(Base):
+    """A portal login; server-side like WebSession, in its own table so a customer's
+    cookie can never pass for a staff one."""
+
+    __tablename__ = "customer_sessions"
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_user_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    customer: Mapped[CustomerUser] = relationship()
+
+
 class AuditEntry(Base):
     """Who changed what, when, with the values before and after."""
 

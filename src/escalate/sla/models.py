@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from escalate.db import Base, Percent
+from escalate.db import Base, Percent, UTCDateTime
 
 
 class Severity(StrEnum):
@@ -69,3 +70,41 @@ class CreditTier(Base):
 
 
 Index("uq_sla_policies_lower_name", func.lower(SlaPolicy.name), unique=True)
+
+
+class ClockKind(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    UPDATE = "update"
+    RESOLUTION = "resolution"
+
+
+class SlaClock(Base):
+    """One promise of an incident to one affected account: due at `due_at`, met at
+    `met_at` (or not yet), breached when it was met late or is overdue. Update clocks come
+    in a sequence: number 0 is the first substantive update (the policy's first-update
+    target), each later one the longest silence allowed after the previous update."""
+
+    __tablename__ = "sla_clocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[ClockKind] = mapped_column(String(20))
+    sequence: Mapped[int] = mapped_column(default=0)
+    target_minutes: Mapped[int] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached: Mapped[bool] = mapped_column(default=False)
+    # Minutes past due when met late, or (while open and overdue) when the breach was found.
+    late_minutes: Mapped[int | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "account_id", "kind", "sequence"),
+        Index("ix_sla_clocks_open_due", "met_at", "due_at"),
+    )
