@@ -362,3 +362,53 @@ SUPPORT_POLICY = PolicyCreate(
         StepIn(delay_minutes=15, users=[JAMES.email]),
     ],
 )
+
+
+# --- the outage as an incident (issue 5: lifecycle, customer updates, SLA clocks) -------
+# Times from DEMO-STORY.md; the wording of the updates is chosen (the notes give only their
+# times), as is who held which role: James Wilson commanded from his acknowledgement,
+# Alex Johnson, the account's CSM, led communications from the first customer message.
+
+OUTAGE_DETECTED_AT = datetime(2025, 10, 22, 13, 1, tzinfo=UTC)  # the monitoring alert
+PAGED_BY_HAND_AT = datetime(2025, 10, 22, 13, 40, tzinfo=UTC)
+JAMES_ACKNOWLEDGED_AT = datetime(2025, 10, 22, 13, 42, tzinfo=UTC)
+SERVICE_RESTORED_AT = datetime(2025, 10, 22, 19, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoUpdate:
+    at: datetime
+    kind: str  # incidents.models.UpdateKind
+    status: str  # incidents.models.IncidentStatus
+    message: str
+
+
+OUTAGE_UPDATES = (
+    DemoUpdate(
+        datetime(2025, 10, 22, 13, 45, tzinfo=UTC),
+        "acknowledgement",
+        "investigating",
+        "We are aware that the Production API is unavailable and are investigating.",
+    ),
+    DemoUpdate(
+        datetime(2025, 10, 22, 15, 10, tzinfo=UTC),
+        "identified",
+        "identified",
+        "The outage is caused by a failed failover of our primary database. Engineers are "
+        "restoring the database cluster; API requests fail until it is back.",
+    ),
+    DemoUpdate(
+        datetime(2025, 10, 22, 17, 30, tzinfo=UTC),
+        "identified",
+        "identified",
+        "The database restore is progressing; we expect the Production API back within two hours.",
+    ),
+    DemoUpdate(
+        datetime(2025, 10, 22, 19, 20, tzinfo=UTC),
+        "resolved",
+        "resolved",
+        "The Production API has been available again since 19:00 UTC (15:00 in New York). "
+        "The cause was a configuration error in the database failover; a root cause analysis "
+        "follows.",
+    ),
+)
