@@ -12,8 +12,10 @@ from escalate.web.api import (
     jobs,
     policies,
     schedules,
+    service_groups,
     services,
     sla,
+    updates,
     users,
 )
 
@@ -32,6 +34,8 @@ def router() -> APIRouter:
         jobs,
         alerts,
         incidents,
+        updates,
+        service_groups,
         schedules,
         policies,
     ):

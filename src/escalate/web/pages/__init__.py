@@ -16,6 +16,8 @@ from escalate.web.pages import (
     rules,
     schedules,
     silences,
+    status_page,
+    updates,
 )
 
 
@@ -35,6 +37,8 @@ def router() -> APIRouter:
         silences,
         profile,
         schedules,
+        updates,
+        status_page,
     ):
         pages.include_router(module.router)
     return pages

@@ -1,0 +1,383 @@
+"""What the public status page shows, read from public updates only; service groups; and
+e-mail subscriptions. Nothing here reads internal notes, customer-only updates or account
+names: a page is built from services, impact levels and public update texts. Functions
+flush, never commit."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from escalate.accounts import service as account_service
+from escalate.accounts.models import Service, ServiceGroup, ServiceGroupMember
+from escalate.auth.permissions import Actor, Permission, authorize
+from escalate.clock import Clock
+from escalate.errors import Conflict, NotFound
+from escalate.incidents import updates as update_service
+from escalate.incidents.models import (
+    AffectedAccount,
+    Audience,
+    Incident,
+    IncidentStatus,
+    StatusSubscriber,
+    StatusUpdate,
+    UpdateKind,
+)
+from escalate.keys import digest
+from escalate.notify import outbox
+from escalate.notify.models import Channel
+from escalate.pagination import Page, PageParams, paginate
+from escalate.settings import Settings
+from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
+from escalate.statuspage.schemas import ServiceGroupCreate, ServiceGroupRead
+
+HISTORY_DAYS = 90
+FEED_ENTRIES = 50
+ALL_SERVICES = "All services"
+
+
+# --- service groups (admin) -----------------------------------------------------------
+
+
+def list_groups(session: Session, *, actor: Actor, page: PageParams) -> Page[ServiceGroup]:
+    """Service groups in page order."""
+    authorize(actor, Permission.READ)
+    stmt = select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.name)
+    return paginate(session, stmt, page)
+
+
+def create_group(session: Session, *, actor: Actor, data: ServiceGroupCreate) -> ServiceGroup:
+    """A new group with its services (names or ids)."""
+    authorize(actor, Permission.SERVICES_WRITE)
+    if session.scalar(
+        select(ServiceGroup.id).where(func.lower(ServiceGroup.name) == data.name.lower())
+    ):
+        raise Conflict(f"a service group named {data.name} exists already", field="name")
+    if session.scalar(select(ServiceGroup.id).where(ServiceGroup.slug == data.slug)):
+        raise Conflict(f"the slug {data.slug} is taken", field="slug")
+    service_ids: list[int] = []
+    for ref in data.services:
+        service_id = account_service.service_id_for(session, ref)
+        if service_id not in service_ids:
+            service_ids.append(service_id)
+    group = ServiceGroup(
+        name=data.name,
+        slug=data.slug,
+        description=data.description,
+        is_public=data.is_public,
+        position=data.position,
+    )
+    session.add(group)
+    session.flush()
+    for position, service_id in enumerate(service_ids):
+        session.add(ServiceGroupMember(group_id=group.id, service_id=service_id, position=position))
+    session.flush()
+    return group
+
+
+def group_read(session: Session, group: ServiceGroup) -> ServiceGroupRead:
+    services = _services_of(session, group)
+    return ServiceGroupRead(
+        id=group.id,
+        name=group.name,
+        slug=group.slug,
+        description=group.description,
+        is_public=group.is_public,
+        position=group.position,
+        service_ids=[s.id for s in services],
+        services=[s.name for s in services],
+    )
+
+
+def _services_of(session: Session, group: ServiceGroup) -> list[Service]:
+    return list(
+        session.scalars(
+            select(Service)
+            .join(ServiceGroupMember, ServiceGroupMember.service_id == Service.id)
+            .where(ServiceGroupMember.group_id == group.id)
+            .order_by(ServiceGroupMember.position, Service.name)
+        )
+    )
+
+
+def public_group(session: Session, *, slug: str) -> ServiceGroup:
+    group = session.scalar(
+        select(ServiceGroup).where(ServiceGroup.slug == slug, ServiceGroup.is_public.is_(True))
+    )
+    if group is None:
+        raise NotFound(f"no status page {slug}", field="slug")
+    return group
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicUpdate:
+    id: int
+    incident_id: int
+    label: str
+    kind: UpdateKind
+    status: IncidentStatus
+    message: str
+    posted_at: datetime
+
+
+@dataclass
+class PublicIncident:
+    """An incident as the public sees it: named by the services it affects on this page
+    (never by its internal title), with its public updates, newest first."""
+
+    id: int
+    label: str
+    state: ServiceState
+    is_open: bool
+    started_at: datetime
+    ended_at: datetime | None
+    service_ids: set[int]
+    updates: list[PublicUpdate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    id: int
+    name: str
+    state: ServiceState
+
+
+@dataclass(frozen=True)
+class GroupView:
+    name: str
+    slug: str | None
+    description: str | None
+    services: list[ServiceLine]
+
+
+@dataclass(frozen=True)
+class StatusView:
+    title: str
+    slug: str | None
+    overall: ServiceState
+    groups: list[GroupView]
+    open_incidents: list[PublicIncident]
+    past_incidents: list[PublicIncident]
+    history: list[tuple[datetime, ServiceState]]
+
+
+def _page_groups(
+    session: Session, slug: str | None
+) -> list[tuple[str, str | None, str | None, list[Service]]]:
+    """(name, slug, description, services) of what the page shows: one group, every public
+    group, or with no public group defined, all services."""
+    if slug is not None:
+        group = public_group(session, slug=slug)
+        return [(group.name, group.slug, group.description, _services_of(session, group))]
+    groups = list(
+        session.scalars(
+            select(ServiceGroup)
+            .where(ServiceGroup.is_public.is_(True))
+            .order_by(ServiceGroup.position, ServiceGroup.name)
+        )
+    )
+    if groups:
+        return [(g.name, g.slug, g.description, _services_of(session, g)) for g in groups]
+    services = list(session.scalars(select(Service).order_by(Service.name)))
+    return [(ALL_SERVICES, None, None, services)]
+
+
+def public_incidents(
+    session: Session, now: datetime, *, services: dict[int, str], since: datetime
+) -> list[PublicIncident]:
+    """Incidents with at least one public update that affect one of these services and
+    were under way after `since`, newest first."""
+    if not services:
+        return []
+    rows = list(
+        session.execute(
+            select(StatusUpdate, Incident)
+            .join(Incident, Incident.id == StatusUpdate.incident_id)
+            .where(StatusUpdate.audience == Audience.PUBLIC.value)
+            .order_by(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc())
+        ).all()
+    )
+    found: dict[int, PublicIncident] = {}
+    for update, incident in rows:
+        entry = found.get(incident.id)
+        if entry is None:
+            touched = set(update_service.affected_service_ids(session, incident)) & set(services)
+            if not touched:
+                continue
+            entry = _public_incident(session, incident, touched, services, latest=update)
+            if entry.ended_at is not None and entry.ended_at < since:
+                continue
+            found[incident.id] = entry
+        entry.updates.append(
+            PublicUpdate(
+                id=update.id,
+                incident_id=incident.id,
+                label=entry.label,
+                kind=UpdateKind(update.kind),
+                status=IncidentStatus(update.status),
+                message=update.message,
+                posted_at=update.posted_at,
+            )
+        )
+    return sorted(found.values(), key=lambda i: i.started_at, reverse=True)
+
+
+def _public_incident(
+    session: Session,
+    incident: Incident,
+    touched: set[int],
+    services: dict[int, str],
+    *,
+    latest: StatusUpdate,
+) -> PublicIncident:
+    levels = session.scalars(
+        select(AffectedAccount.impact_level).where(
+            AffectedAccount.incident_id == incident.id, AffectedAccount.excluded.is_(False)
+        )
+    )
+    # Over for the public once resolved, or once its latest public update says resolved.
+    ended_at = incident.resolved_at
+    if ended_at is None and latest.kind == UpdateKind.RESOLVED:
+        ended_at = latest.posted_at
+    is_open = incident.status != IncidentStatus.RESOLVED and latest.kind != UpdateKind.RESOLVED
+    return PublicIncident(
+        id=incident.id,
+        label=", ".join(sorted(services[s] for s in touched)),
+        state=impact_of([str(level) for level in levels], str(incident.severity)),
+        is_open=is_open,
+        started_at=incident.started_at or incident.opened_at,
+        ended_at=None if is_open else (ended_at or latest.posted_at),
+        service_ids=touched,
+    )
+
+
+def status_view(session: Session, now: datetime, *, slug: str | None = None) -> StatusView:
+    """Everything one status page shows, from public updates only."""
+    page_groups = _page_groups(session, slug)
+    services = {s.id: s.name for _, _, _, members in page_groups for s in members}
+    since = now - timedelta(days=HISTORY_DAYS)
+    incidents = public_incidents(session, now, services=services, since=since)
+    open_incidents = [i for i in incidents if i.is_open]
+    states: dict[int, ServiceState] = {
+        sid: worst(i.state for i in open_incidents if sid in i.service_ids) for sid in services
+    }
+    groups = [
+        GroupView(
+            name=name,
+            slug=group_slug,
+            description=description,
+            services=[ServiceLine(s.id, s.name, states[s.id]) for s in members],
+        )
+        for name, group_slug, description, members in page_groups
+    ]
+    days = history(
+        [Window(i.started_at, i.ended_at, i.state) for i in incidents],
+        today=now.date(),
+        days=HISTORY_DAYS,
+        now=now,
+    )
+    return StatusView(
+        title=page_groups[0][0] if slug is not None else "System status",
+        slug=slug,
+        overall=worst(states.values()),
+        groups=groups,
+        open_incidents=open_incidents,
+        past_incidents=[i for i in incidents if not i.is_open][:20],
+        history=[(datetime.combine(d, datetime.min.time()), s) for d, s in days],
+    )
+
+
+def feed_updates(session: Session, now: datetime, *, slug: str | None = None) -> list[PublicUpdate]:
+    """The newest public updates of the page's services, for the Atom feed."""
+    page_groups = _page_groups(session, slug)
+    services = {s.id: s.name for _, _, _, members in page_groups for s in members}
+    incidents = public_incidents(session, now, services=services, since=now - timedelta(days=3650))
+    updates = [u for i in incidents for u in i.updates]
+    updates.sort(key=lambda u: (u.posted_at, u.id), reverse=True)
+    return updates[:FEED_ENTRIES]
+
+
+# --- subscribers ----------------------------------------------------------------------
+
+
+def subscribe(
+    session: Session, clock: Clock, settings: Settings, *, email: str, slug: str | None
+) -> StatusSubscriber:
+    """Record a subscription waiting for confirmation and mail the confirmation link. The
+    same answer whether the address was subscribed before or not."""
+    group_id = public_group(session, slug=slug).id if slug else None
+    address = email.strip().lower()
+    subscriber = session.scalar(
+        select(StatusSubscriber).where(
+            func.lower(StatusSubscriber.email) == address,
+            StatusSubscriber.service_group_id.is_(None)
+            if group_id is None
+            else StatusSubscriber.service_group_id == group_id,
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    if subscriber is None:
+        subscriber = StatusSubscriber(
+            service_group_id=group_id, email=address, token_hash=digest(token), created_at=now
+        )
+        session.add(subscriber)
+    elif subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
+        return subscriber  # subscribed already: nothing to confirm, nothing to send
+    else:
+        subscriber.token_hash = digest(token)
+        subscriber.confirmed_at = None
+        subscriber.unsubscribed_at = None
+    session.flush()
+    base = settings.base_url.rstrip("/")
+    unsubscribe = update_service.unsubscribe_token(settings, subscriber.id)
+    outbox.add(
+        session,
+        clock,
+        dedup_key=f"status-subscribe:{subscriber.id}:{subscriber.token_hash[:16]}",
+        user_id=None,
+        reach=outbox.Reach(Channel.EMAIL, address, None, timedelta()),
+        message=outbox.Message(
+            kind="status_subscription",
+            subject="Confirm your status updates subscription",
+            body=(
+                "Someone (hopefully you) asked to receive status updates by e-mail.\n\n"
+                f"Confirm: {base}/status/confirm/{token}\n\n"
+                "If it was not you, ignore this mail: nothing will be sent.\n"
+                f"Unsubscribe: {base}/status/unsubscribe/{unsubscribe}\n"
+            ),
+        ),
+    )
+    return subscriber
+
+
+def confirm(session: Session, clock: Clock, *, token: str) -> StatusSubscriber:
+    subscriber = session.scalar(
+        select(StatusSubscriber).where(StatusSubscriber.token_hash == digest(token))
+    )
+    if subscriber is None or subscriber.unsubscribed_at is not None:
+        raise NotFound("this confirmation link is unknown or no longer valid", field="token")
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = clock.now()
+        session.flush()
+    return subscriber
+
+
+def unsubscribe(
+    session: Session, clock: Clock, settings: Settings, *, token: str
+) -> StatusSubscriber:
+    subscriber_id = update_service.subscriber_of_token(settings, token)
+    subscriber = session.get(StatusSubscriber, subscriber_id) if subscriber_id else None
+    if subscriber is None:
+        raise NotFound("this unsubscribe link is not valid", field="token")
+    if subscriber.unsubscribed_at is None:
+        subscriber.unsubscribed_at = clock.now()
+        session.flush()
+    return subscriber
