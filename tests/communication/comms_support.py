@@ -4,6 +4,7 @@ an incident affecting some of them, and a real SMTP inbox on loopback."""
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from email.message import Message
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SMTPSession
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from escalate.accounts import service as account_service
@@ -24,6 +26,9 @@ from escalate.db import transaction
 from escalate.incidents import lifecycle
 from escalate.incidents.models import AffectedAccount, ImpactLevel, IncidentSeverity
 from escalate.incidents.schemas import IncidentDeclare
+from escalate.notify.dispatcher import Dispatcher
+from escalate.portal import service as portal_service
+from escalate.statuspage import service as status_service
 
 _counter = itertools.count()
 
@@ -178,3 +183,68 @@ def make_group(container: Container, *, name: str, slug: str, service_ids: list[
 def count(container: Container, model: type) -> int:
     with container.session_factory() as s:
         return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "portal password 1"
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no csrf token in the page"
+    return found.group(1)
+
+
+def make_customer(container: Container, *, account_id: int, contact_id: int) -> str:
+    """A portal user for the contact, with PASSWORD set; returns the e-mail to log in with."""
+    settings = container.settings
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        user = portal_service.invite(
+            s,
+            container.clock,
+            settings,
+            actor=SYSTEM,
+            account_id=account_id,
+            contact_id=contact_id,
+        )
+        user.password_hash = portal_service.hasher.hash(PASSWORD)
+        user.invite_token_hash = None
+        user.activated_at = container.clock.now()
+        return user.email
+
+
+def portal_login(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    page = client.get("/portal/login")
+    assert page.status_code == 200
+    response = client.post(
+        "/portal/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/portal"
+
+
+def subscribe_confirmed(container: Container, email: str, *, slug: str | None) -> int:
+    """A confirmed status-page subscriber (the confirmation mail is written and ignored)."""
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        subscriber = status_service.subscribe(
+            s, container.clock, container.settings, email=email, slug=slug
+        )
+        subscriber.confirmed_at = container.clock.now()
+        return subscriber.id
+
+
+def drain(container: Container) -> int:
+    """Deliver everything due in the outbox, over SMTP, now."""
+    dispatcher = Dispatcher(
+        container.session_factory,
+        container.clock,
+        container.settings,
+        dispatcher_id="comms-test",
+        jitter=0.0,
+    )
+    try:
+        return dispatcher.drain()
+    finally:
+        dispatcher.close()

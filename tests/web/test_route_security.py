@@ -34,6 +34,22 @@ PUBLIC = {
     # one answers 404 (tests/oncall/test_escalation_links.py).
     ("GET", "/actions/{token}"),
     ("POST", "/actions/{token}"),
+    # The public status page and its Atom feed: no credential by design; they show only
+    # public updates (tests/communication/test_status_page.py checks nothing else leaks).
+    ("GET", "/status"),
+    ("GET", "/status/feed.atom"),
+    # The customer portal's login and invite forms: the invite link's single-use token is
+    # the credential (only its hash is stored); an unknown one answers 404.
+    ("GET", "/portal/login"),
+    ("POST", "/portal/login"),
+    ("GET", "/portal/invite/{token}"),
+    ("POST", "/portal/invite/{token}"),
+    # The rest of the portal needs a customer's login, not a staff one: without it they
+    # redirect to /portal/login (not /login). tests/communication/test_portal_isolation.py
+    # walks every /portal route for that and for account isolation.
+    ("GET", "/portal"),
+    ("GET", "/portal/incidents/{incident_id}"),
+    ("POST", "/portal/logout"),
 }
 PUBLIC_PREFIXES = ("/static/", "/status/")
 

@@ -117,6 +117,11 @@ def subject_of(incident: Incident, kind: UpdateKind) -> str:
     return f"[{KIND_LABELS[kind]}] {incident.title}"
 
 
+def public_subject_of(session: Session, incident: Incident, kind: UpdateKind) -> str:
+    names = affected_service_names(session, incident) or ["our service"]
+    return f"[{KIND_LABELS[kind]}] {', '.join(names)}"
+
+
 def customer_body(
     incident: Incident, *, message: str, status: IncidentStatus, at: datetime, link: str
 ) -> str:
@@ -446,6 +451,8 @@ def _deliver(
         at=update.posted_at,
         link=public_link,
     )
+    # The incident's title is not public: subscribers read the services it affects.
+    public_subject = public_subject_of(session, incident, UpdateKind(update.kind))
     for subscriber in subscribers(session, incident=incident):
         if subscriber.email.lower() in mailed:
             continue
@@ -458,7 +465,7 @@ def _deliver(
             reach=outbox.Reach(Channel.EMAIL, subscriber.email, None, _NOW),
             message=outbox.Message(
                 kind=MAIL_KIND,
-                subject=subject,
+                subject=public_subject,
                 body=_subscriber_body(settings, public_core, subscriber.id),
                 incident_id=incident.id,
                 data={"status_update_id": update.id, "subscriber_id": subscriber.id},

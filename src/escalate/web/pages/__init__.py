@@ -11,6 +11,7 @@ from escalate.web.pages import (
     incidents,
     integrations,
     policies,
+    portal,
     profile,
     route_tester,
     rules,
@@ -39,6 +40,7 @@ def router() -> APIRouter:
         schedules,
         updates,
         status_page,
+        portal,
     ):
         pages.include_router(module.router)
     return pages

@@ -1,0 +1,1 @@
+"""The customer portal: invited contacts log in and see only their own account."""
