@@ -9,6 +9,7 @@ import typer
 from escalate import __version__
 from escalate.cli import incidents as incident_commands
 from escalate.cli import server
+from escalate.cli import updates as update_commands
 from escalate.cli.accounts import account_app, contact_app, contract_app
 from escalate.cli.alerts import alert_app, integration_app
 from escalate.cli.db import db_app
@@ -65,6 +66,7 @@ app.add_typer(alert_app, name="alert")
 app.add_typer(routing_app, name="routing")
 app.add_typer(silence_app, name="silence")
 incident_commands.register(incident_app)
+update_commands.register(incident_app)
 app.add_typer(incident_app, name="incident")
 app.add_typer(method_app, name="contact-method")
 app.add_typer(rule_app, name="notification-rule")
