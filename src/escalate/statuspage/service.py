@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from escalate.accounts import service as account_service
@@ -165,7 +165,7 @@ class StatusView:
     groups: list[GroupView]
     open_incidents: list[PublicIncident]
     past_incidents: list[PublicIncident]
-    history: list[tuple[datetime, ServiceState]]
+    history: list[tuple[date, ServiceState]]
 
 
 def _page_groups(
@@ -200,7 +200,11 @@ def public_incidents(
         session.execute(
             select(StatusUpdate, Incident)
             .join(Incident, Incident.id == StatusUpdate.incident_id)
-            .where(StatusUpdate.audience == Audience.PUBLIC.value)
+            .where(
+                StatusUpdate.audience == Audience.PUBLIC.value,
+                # Old updates of incidents long over never reach the page: skip them here.
+                or_(StatusUpdate.posted_at >= since, Incident.status != IncidentStatus.RESOLVED),
+            )
             .order_by(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc())
         ).all()
     )
@@ -290,7 +294,7 @@ def status_view(session: Session, now: datetime, *, slug: str | None = None) -> 
         groups=groups,
         open_incidents=open_incidents,
         past_incidents=[i for i in incidents if not i.is_open][:20],
-        history=[(datetime.combine(d, datetime.min.time()), s) for d, s in days],
+        history=days,
     )
 
 

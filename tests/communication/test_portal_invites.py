@@ -1,0 +1,71 @@
+"""Inviting a contact to the portal: only a contact of that account, only with an e-mail;
+the mailed link is single-use and expires after 7 days."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from comms_support import SmtpInbox, build_world, count, csrf_of, drain
+from fastapi.testclient import TestClient
+
+from escalate.auth.models import CustomerUser, Role
+from escalate.bootstrap import Container
+from escalate.clock import FrozenClock
+
+INVITE = re.compile(r"https?://[^/\s]+(/portal/invite/[A-Za-z0-9_\-]+)")
+
+
+def _invite_path(client, headers, account_id: int, contact_id: int) -> str:
+    return f"/api/v1/accounts/{account_id}/contacts/{contact_id}/portal-invite"
+
+
+def test_only_a_contact_of_the_account_can_be_invited(
+    client: TestClient, container: Container, admin_headers, make_token
+) -> None:
+    world = build_world(container)
+    acme, globex = world.accounts["Acme"], world.accounts["Globex"]
+    gus = next(c for e, c in world.contacts.items() if "@globex" in e)
+    refused = client.post(_invite_path(client, admin_headers, acme, gus), headers=admin_headers)
+    assert refused.status_code == 404
+    assert (
+        client.post(
+            _invite_path(client, admin_headers, globex, gus), headers=make_token(Role.RESPONDER)
+        ).status_code
+        == 403
+    )
+    assert count(container, CustomerUser) == 0
+    done = client.post(_invite_path(client, admin_headers, globex, gus), headers=admin_headers)
+    assert done.status_code == 201
+    assert done.json()["account_id"] == globex
+
+
+def test_the_link_expires_after_seven_days_and_a_new_invite_replaces_it(
+    client: TestClient,
+    container: Container,
+    admin_headers,
+    inbox: SmtpInbox,
+    clock: FrozenClock,
+) -> None:
+    world = build_world(container)
+    email = next(e for e in world.notified if "@acme" in e)
+    path = _invite_path(client, admin_headers, world.accounts["Acme"], world.contacts[email])
+    assert client.post(path, headers=admin_headers).status_code == 201
+    drain(container)
+    first = INVITE.search(inbox.text_to(email))
+    assert first
+    clock.advance(timedelta(days=7, seconds=1))
+    assert client.get(first.group(1)).status_code == 404
+    inbox.messages.clear()
+    assert client.post(path, headers=admin_headers).status_code == 201
+    drain(container)
+    second = INVITE.search(inbox.text_to(email))
+    assert second and second.group(1) != first.group(1)
+    page = client.get(second.group(1))
+    assert page.status_code == 200
+    short = client.post(
+        second.group(1),
+        data={"password": "short", "password_again": "short", "csrf_token": csrf_of(page.text)},
+    )
+    assert short.status_code == 422 and "8 characters" in short.text
+    assert client.get(second.group(1)).status_code == 200  # still usable after a refusal
