@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from escalate.bootstrap import Container
+from escalate.incidents import observers
 from escalate.incidents.models import (
     Incident,
     IncidentEvent,
@@ -150,3 +151,21 @@ def test_an_unknown_incident_is_404(client: TestClient, admin_headers) -> None:
         json={"kind": "investigating", "audience": "customers", "message": "x"},
     )
     assert response.status_code == 404
+
+
+_heard: list[int] = []
+
+
+def _record(_session, _clock, incident_id: int) -> None:
+    _heard.append(incident_id)
+
+
+def test_the_sla_observers_hear_of_customer_facing_updates_only(
+    client: TestClient, admin_headers, world: World
+) -> None:
+    observers.register(_record)
+    _heard.clear()  # ids repeat across the tests' fresh databases
+    _post(client, admin_headers, world, kind="identified", audience="internal", message="x")
+    assert world.incident_id not in _heard
+    _post(client, admin_headers, world, kind="identified", audience="customers", message="y")
+    assert _heard.count(world.incident_id) == 1

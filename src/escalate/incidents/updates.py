@@ -114,7 +114,9 @@ def reported_status(data: UpdateCreate, current: IncidentStatus) -> IncidentStat
 
 
 def subject_of(incident: Incident, kind: UpdateKind) -> str:
-    return f"[{KIND_LABELS[kind]}] {incident.title}"
+    # One line: a title from an alert may carry line breaks, which a mail header cannot.
+    title = " ".join(incident.title.split())[:200]
+    return f"[{KIND_LABELS[kind]}] {title}"
 
 
 def public_subject_of(session: Session, incident: Incident, kind: UpdateKind) -> str:

@@ -1,0 +1,51 @@
+"""The status page's pure rules, with fixed dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from escalate.incidents.models import Incident, UpdateKind
+from escalate.incidents.updates import subject_of
+from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
+
+NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
+
+
+def test_impact_is_the_worst_level_or_follows_the_severity() -> None:
+    assert impact_of(["degraded", "outage"], "SEV4") == ServiceState.OUTAGE
+    assert impact_of(["degraded"], "SEV1") == ServiceState.DEGRADED
+    assert impact_of([], "SEV2") == ServiceState.OUTAGE
+    assert impact_of([], "SEV3") == ServiceState.DEGRADED
+    assert worst([]) == ServiceState.OPERATIONAL
+
+
+def test_history_marks_every_day_a_window_touches_with_its_worst_state() -> None:
+    windows = [
+        # 20 Oct 23:00 to 21 Oct 01:00: both days.
+        Window(
+            datetime(2025, 10, 20, 23, tzinfo=UTC),
+            datetime(2025, 10, 21, 1, tzinfo=UTC),
+            ServiceState.DEGRADED,
+        ),
+        Window(
+            datetime(2025, 10, 21, 9, tzinfo=UTC),
+            datetime(2025, 10, 21, 10, tzinfo=UTC),
+            ServiceState.OUTAGE,
+        ),
+        # Still open: up to now.
+        Window(datetime(2025, 10, 22, 6, tzinfo=UTC), None, ServiceState.DEGRADED),
+    ]
+    days = dict(history(windows, today=NOW.date(), days=90, now=NOW))
+    assert len(days) == 90
+    assert min(days) == NOW.date() - timedelta(days=89)
+    assert days[date(2025, 10, 20)] == ServiceState.DEGRADED
+    assert days[date(2025, 10, 21)] == ServiceState.OUTAGE
+    assert days[date(2025, 10, 22)] == ServiceState.DEGRADED
+    assert days[date(2025, 10, 19)] == ServiceState.OPERATIONAL
+
+
+def test_a_mail_subject_is_one_line_whatever_the_title() -> None:
+    incident = Incident(title="Disk full\r\non db-1\n\nBcc: x@example.com")
+    assert subject_of(incident, UpdateKind.IDENTIFIED) == (
+        "[Identified] Disk full on db-1 Bcc: x@example.com"
+    )
