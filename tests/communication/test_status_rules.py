@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
 from escalate.incidents.models import Incident, UpdateKind
+from escalate.incidents.update_schemas import MAX_MESSAGE_CHARS, UpdateCreate
 from escalate.incidents.updates import subject_of
 from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
 
@@ -49,3 +54,19 @@ def test_a_mail_subject_is_one_line_whatever_the_title() -> None:
     assert subject_of(incident, UpdateKind.IDENTIFIED) == (
         "[Identified] Disk full on db-1 Bcc: x@example.com"
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=10_050))
+def test_a_message_is_accepted_exactly_when_trimmed_it_has_1_to_10000_characters(
+    text: str,
+) -> None:
+    trimmed = text.strip()
+    try:
+        data = UpdateCreate(kind="investigating", audience="customers", message=text)
+    except ValidationError as exc:
+        assert not 1 <= len(trimmed) <= MAX_MESSAGE_CHARS
+        assert exc.errors()[0]["loc"] == ("message",)
+    else:
+        assert 1 <= len(trimmed) <= MAX_MESSAGE_CHARS
+        assert data.message == trimmed
