@@ -15,6 +15,7 @@ from escalate.auth import audit
 from escalate.auth import jobs as auth_jobs
 from escalate.clock import Clock, SystemClock
 from escalate.db import make_engine, make_session_factory, transaction
+from escalate.incidents import observers as incident_observers
 from escalate.jobs import housekeeping
 from escalate.jobs import service as job_service
 from escalate.jobs.registry import JobRegistry
@@ -23,6 +24,8 @@ from escalate.notify import outbox
 from escalate.notify.dispatcher import Dispatcher
 from escalate.oncall import escalation
 from escalate.settings import Settings
+from escalate.sla import clocks as sla_clocks
+from escalate.sla import reminders as sla_reminders
 
 
 @dataclass
@@ -53,6 +56,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     auth_jobs.register(container.jobs)
     alert_alarm.register(container.jobs, settings)
     escalation.register(container.jobs, settings)
+    sla_reminders.register(container.jobs, settings)
+    incident_observers.register(sla_clocks.on_incident_changed)
     return container
 
 

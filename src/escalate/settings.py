@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     sms_account: str | None = Field(default=None, description="SMS provider account id.")
     sms_token: str | None = Field(default=None, repr=False, description="Its auth token.")
     sms_from: str | None = Field(default=None, description="Sender number of SMS (E.164).")
+    sla_reminder_lead_minutes: int = Field(
+        default=5,
+        ge=0,
+        le=24 * 60,
+        description="How long before an SLA clock is due its reminder pages the incident's "
+        "communications lead (else its commander).",
+    )
 
     def effective_secret_key(self) -> str:
         """The configured key; on an embedded SQLite file without one, a key kept in a file

@@ -1,0 +1,421 @@
+"""The SLA clocks of an incident, one set per affected account, kept in `sla_clocks`.
+
+`sync` recomputes them (sla.calculator does the arithmetic) from what is stored: the
+incident's severity and start, its customer-facing updates and its resolution, and each
+non-excluded affected account's contract in force at the start. It is idempotent: run
+twice, the second run writes nothing. The incidents domain calls it through
+incidents.observers after every change that matters (the composition root registers it);
+the reminder and breach jobs it queues call it again when they run, so a job whose clock
+was met or moved since finds nothing to do.
+
+An open clock's stored `breached`/`late_minutes` say when the breach was first found;
+`view` computes the live lateness at read time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from escalate.accounts.models import Account, Contract
+from escalate.auth.permissions import Actor
+from escalate.clock import Clock
+from escalate.incidents import lifecycle
+from escalate.incidents import service as incident_service
+from escalate.incidents.models import (
+    AffectedAccount,
+    Audience,
+    Incident,
+    IncidentEvent,
+    StatusUpdate,
+    UpdateKind,
+)
+from escalate.jobs import service as job_service
+from escalate.pagination import Page, PageParams
+from escalate.sla import calculator
+from escalate.sla.calculator import ClockStatus, ClockValue, Targets
+from escalate.sla.models import ClockKind, SlaClock, SlaTarget
+
+REMIND = "sla.remind"
+CHECK_BREACH = "sla.check_breach"
+NO_CONTRACT_EVENT = "sla_no_contract"
+BREACH_EVENT = "sla_breach"
+CUSTOMER_FACING = (Audience.CUSTOMERS, Audience.PUBLIC)
+DEFAULT_REMINDER_LEAD = timedelta(minutes=5)
+# The breach check runs when the first whole minute of lateness is complete: at the due
+# time itself the promise is still kept.
+BREACH_CHECK_DELAY = timedelta(minutes=1)
+
+KIND_LABELS = {
+    ClockKind.ACKNOWLEDGEMENT: "customer acknowledgement",
+    ClockKind.UPDATE: "customer update",
+    ClockKind.RESOLUTION: "resolution",
+}
+
+# The reminder lead, set by the composition root from the settings (the observer interface
+# passes only session, clock and incident id).
+_reminder_lead = DEFAULT_REMINDER_LEAD
+
+
+def configure(*, reminder_lead_minutes: int) -> None:
+    """Set how long before a due time the reminder goes (bootstrap.build calls this)."""
+    global _reminder_lead
+    _reminder_lead = timedelta(minutes=reminder_lead_minutes)
+
+
+def reminder_lead() -> timedelta:
+    return _reminder_lead
+
+
+ClockKey = tuple[int, ClockKind, int]
+
+
+def clock_label(kind: ClockKind | str, sequence: int) -> str:
+    """ "customer acknowledgement", "first customer update", "customer update", "resolution"."""
+    kind = ClockKind(kind)
+    if kind == ClockKind.UPDATE and sequence == 0:
+        return "first customer update"
+    return KIND_LABELS[kind]
+
+
+def incident_start(incident: Incident) -> datetime:
+    """When the clocks start: the impact's start, or when the incident was opened."""
+    return incident.started_at or incident.opened_at
+
+
+def contract_in_force(session: Session, *, account_id: int, at: datetime) -> Contract | None:
+    """The account's contract whose term covers `at` (the latest-starting one if several)."""
+    day = at.date()
+    return session.scalar(
+        select(Contract)
+        .where(
+            Contract.account_id == account_id,
+            Contract.term_start <= day,
+            Contract.term_end >= day,
+        )
+        .order_by(Contract.term_start.desc(), Contract.id.desc())
+        .limit(1)
+    )
+
+
+def targets_for(session: Session, *, account_id: int, at: datetime, severity: str) -> Targets | str:
+    """The targets that bind the incident for this account, or why there are none."""
+    contract = contract_in_force(session, account_id=account_id, at=at)
+    if contract is None:
+        return f"no contract in force on {at:%Y-%m-%d}"
+    target = session.scalar(
+        select(SlaTarget).where(
+            SlaTarget.policy_id == contract.sla_policy_id, SlaTarget.severity == str(severity)
+        )
+    )
+    if target is None:
+        return f"its SLA policy has no {severity} targets"
+    return Targets(
+        acknowledgement_minutes=target.acknowledgement_minutes,
+        first_update_minutes=target.first_update_minutes,
+        update_interval_minutes=target.update_interval_minutes,
+        resolution_minutes=target.resolution_minutes,
+    )
+
+
+def customer_updates(session: Session, incident_id: int) -> list[calculator.Update]:
+    """The incident's customer-facing updates (customers or public), oldest first."""
+    rows = session.execute(
+        select(StatusUpdate.posted_at, StatusUpdate.kind)
+        .where(
+            StatusUpdate.incident_id == incident_id,
+            StatusUpdate.audience.in_([a.value for a in CUSTOMER_FACING]),
+        )
+        .order_by(StatusUpdate.posted_at, StatusUpdate.id)
+    ).all()
+    return [
+        calculator.Update(at=at, acknowledgement_only=kind == UpdateKind.ACKNOWLEDGEMENT)
+        for at, kind in rows
+    ]
+
+
+def sync(session: Session, clock: Clock, incident_id: int) -> list[SlaClock]:
+    """Recompute and store the incident's clocks; queue their reminders and breach checks;
+    note once on the timeline an affected account without SLA targets and each breach.
+    Returns the incident's clocks. Flushes, never commits."""
+    session.flush()
+    # Serialises concurrent syncs of one incident (a no-op on SQLite, whose writers are
+    # serialised anyway); a column select, so the caller's loaded objects stay as they are.
+    session.execute(select(Incident.id).where(Incident.id == incident_id).with_for_update())
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return []
+    now = clock.now()
+    start = incident_start(incident)
+    updates = customer_updates(session, incident_id)
+    wanted: dict[ClockKey, ClockValue] = {}
+    affected = session.scalars(
+        select(AffectedAccount.account_id).where(
+            AffectedAccount.incident_id == incident_id, AffectedAccount.excluded.is_(False)
+        )
+    ).all()
+    for account_id in affected:
+        targets = targets_for(session, account_id=account_id, at=start, severity=incident.severity)
+        if isinstance(targets, str):
+            _note_no_targets(session, incident, account_id, targets, now)
+            continue
+        values = calculator.compute(
+            start=start,
+            targets=targets,
+            updates=updates,
+            resolved_at=incident.resolved_at,
+            now=now,
+        )
+        for value in values:
+            wanted[(account_id, value.kind, value.sequence)] = value
+    rows = _store(session, incident_id, wanted)
+    session.flush()
+    for key, row in rows.items():
+        value = wanted[key]
+        if value.breached:
+            _note_breach(session, incident, row, value, now)
+        if value.is_open:
+            _queue_timers(session, clock, row)
+    session.flush()
+    return list(rows.values())
+
+
+def on_incident_changed(session: Session, clock: Clock, incident_id: int) -> None:
+    """The incidents.observers hook: keep the clocks in step with the incident."""
+    sync(session, clock, incident_id)
+
+
+def _store(
+    session: Session, incident_id: int, wanted: dict[ClockKey, ClockValue]
+) -> dict[ClockKey, SlaClock]:
+    existing = {
+        (row.account_id, ClockKind(row.kind), row.sequence): row
+        for row in session.scalars(select(SlaClock).where(SlaClock.incident_id == incident_id))
+    }
+    for key, row in existing.items():
+        if key not in wanted:
+            session.delete(row)
+    rows: dict[ClockKey, SlaClock] = {}
+    for key, value in wanted.items():
+        found = existing.get(key)
+        if found is None:
+            row = SlaClock(
+                incident_id=incident_id,
+                account_id=key[0],
+                kind=value.kind,
+                sequence=value.sequence,
+            )
+            session.add(row)
+        else:
+            row = found
+        _assign(row, value)
+        rows[key] = row
+    return rows
+
+
+def _assign(row: SlaClock, value: ClockValue) -> None:
+    """Set only what changed, so a second sync writes (and audits) nothing."""
+    late = value.late_minutes
+    if value.is_open and value.breached and row.breached and row.met_at is None:
+        late = row.late_minutes  # an open breach keeps the lateness it was found with
+    fields = {
+        "target_minutes": value.target_minutes,
+        "started_at": value.started_at,
+        "due_at": value.due_at,
+        "met_at": value.met_at,
+        "breached": value.breached,
+        "late_minutes": late,
+    }
+    for name, new in fields.items():
+        if getattr(row, name, None) != new:
+            setattr(row, name, new)
+
+
+def _note_no_targets(
+    session: Session, incident: Incident, account_id: int, reason: str, now: datetime
+) -> None:
+    if _has_event(session, incident.id, NO_CONTRACT_EVENT, {"account_id": account_id}):
+        return
+    account = session.get(Account, account_id)
+    name = account.name if account is not None else f"account {account_id}"
+    lifecycle.record_event(
+        session,
+        incident_id=incident.id,
+        at=now,
+        kind=NO_CONTRACT_EVENT,
+        summary=f"No SLA clocks for {name}: {reason}",
+        actor_label="sla",
+        data={"account_id": account_id, "reason": reason},
+    )
+
+
+def _note_breach(
+    session: Session, incident: Incident, row: SlaClock, value: ClockValue, now: datetime
+) -> None:
+    key = {"account_id": row.account_id, "kind": str(row.kind), "sequence": row.sequence}
+    if _has_event(session, incident.id, BREACH_EVENT, key):
+        return
+    account = session.get(Account, row.account_id)
+    name = account.name if account is not None else f"account {row.account_id}"
+    label = clock_label(row.kind, row.sequence)
+    due = f"{value.due_at:%H:%M} UTC"
+    if value.met_at is not None:
+        how = f"met {value.late_minutes} min late (due {due}, met {value.met_at:%H:%M} UTC)"
+    elif value.closed_at is not None:
+        how = f"{value.late_minutes} min late: due {due}, not met before resolution"
+    else:
+        how = f"overdue since {due}, not met yet"
+    lifecycle.record_event(
+        session,
+        incident_id=incident.id,
+        at=now,
+        kind=BREACH_EVENT,
+        summary=f"SLA breach for {name}: {label} {how}",
+        actor_label="sla",
+        data={
+            **key,
+            "account": name,
+            "due_at": value.due_at.isoformat(),
+            "late_minutes": value.late_minutes,
+        },
+    )
+
+
+def _has_event(session: Session, incident_id: int, kind: str, match: dict[str, object]) -> bool:
+    # An incident's timeline is short; JSON matching in Python works the same on both engines.
+    datas = session.scalars(
+        select(IncidentEvent.data).where(
+            IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind
+        )
+    )
+    return any(all(data.get(k) == v for k, v in match.items()) for data in datas)
+
+
+def timer_payload(row: SlaClock) -> dict[str, object]:
+    return {
+        "incident_id": row.incident_id,
+        "account_id": row.account_id,
+        "kind": str(row.kind),
+        "sequence": row.sequence,
+        "due_at": row.due_at.isoformat(),
+    }
+
+
+def _queue_timers(session: Session, clock: Clock, row: SlaClock) -> None:
+    """A reminder `lead` before the due time (at once when that is past) and a breach check
+    after it, keyed by clock and due time: a re-sync never queues them twice, and a moved
+    due time gets timers of its own (the old ones find the clock moved and do nothing)."""
+    now = clock.now()
+    key = f"{row.incident_id}:{row.account_id}:{row.kind}:{row.sequence}:{row.due_at:%Y%m%dT%H%M%S}"
+    payload = timer_payload(row)
+    if now < row.due_at:
+        job_service.enqueue(
+            session,
+            clock,
+            kind=REMIND,
+            payload=payload,
+            run_at=max(row.due_at - _reminder_lead, now),
+            idempotency_key=f"{REMIND}:{key}",
+        )
+    if not row.breached:
+        job_service.enqueue(
+            session,
+            clock,
+            kind=CHECK_BREACH,
+            payload=payload,
+            run_at=max(row.due_at + BREACH_CHECK_DELAY, now),
+            idempotency_key=f"{CHECK_BREACH}:{key}",
+        )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """A clock as people read it, with the live lateness of an open one."""
+
+    id: int
+    incident_id: int
+    account_id: int
+    account_name: str
+    kind: ClockKind
+    sequence: int
+    label: str
+    target_minutes: int
+    started_at: datetime
+    due_at: datetime
+    met_at: datetime | None
+    breached: bool
+    late_minutes: int | None
+    status: ClockStatus
+    minutes_left: int | None
+
+
+def view(row: SlaClock, account_name: str, incident: Incident, now: datetime) -> ClockView:
+    """The clock at `now`: an open one overdue is breached and as late as now says; an
+    update clock of a resolved incident is closed."""
+    closed = (
+        row.met_at is None and row.kind == ClockKind.UPDATE and incident.resolved_at is not None
+    )
+    breached, late = row.breached, row.late_minutes
+    minutes_left = None
+    if row.met_at is None and not closed:
+        live = calculator.late_minutes(row.due_at, now)
+        breached, late = live is not None, live
+        if live is None:
+            minutes_left = int((row.due_at - now).total_seconds() // 60)
+    if row.met_at is not None:
+        status = ClockStatus.BREACHED if breached else ClockStatus.MET
+    elif breached:
+        status = ClockStatus.BREACHED
+    else:
+        status = ClockStatus.CLOSED if closed else ClockStatus.OPEN
+    return ClockView(
+        id=row.id,
+        incident_id=row.incident_id,
+        account_id=row.account_id,
+        account_name=account_name,
+        kind=ClockKind(row.kind),
+        sequence=row.sequence,
+        label=clock_label(row.kind, row.sequence),
+        target_minutes=row.target_minutes,
+        started_at=row.started_at,
+        due_at=row.due_at,
+        met_at=row.met_at,
+        breached=breached,
+        late_minutes=late,
+        status=status,
+        minutes_left=minutes_left,
+    )
+
+
+KIND_ORDER = {ClockKind.ACKNOWLEDGEMENT: 0, ClockKind.UPDATE: 1, ClockKind.RESOLUTION: 2}
+
+
+def list_for_incident(
+    session: Session,
+    clock: Clock,
+    *,
+    actor: Actor,
+    incident_id: int,
+    page: PageParams,
+    account_id: int | None = None,
+) -> Page[ClockView]:
+    """The incident's clocks as of now, by account name, then acknowledgement, the updates
+    in order, resolution. NotFound for an unknown incident."""
+    incident = incident_service.get_incident(session, actor=actor, incident_id=incident_id)
+    stmt = (
+        select(SlaClock, Account.name)
+        .join(Account, Account.id == SlaClock.account_id)
+        .where(SlaClock.incident_id == incident_id)
+    )
+    if account_id is not None:
+        stmt = stmt.where(SlaClock.account_id == account_id)
+    now = clock.now()
+    views = [view(row, name, incident, now) for row, name in session.execute(stmt).all()]
+    views.sort(key=lambda v: (v.account_name.lower(), v.account_id, KIND_ORDER[v.kind], v.sequence))
+    items = views[page.offset : page.offset + page.limit]
+    return Page(items=items, total=len(views), limit=page.limit, offset=page.offset)
