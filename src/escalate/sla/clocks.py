@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escalate.accounts import service as account_service
 from escalate.accounts.models import Account, Contract
 from escalate.auth.permissions import Actor
 from escalate.clock import Clock
@@ -86,8 +87,12 @@ def incident_start(incident: Incident) -> datetime:
 
 
 def contract_in_force(session: Session, *, account_id: int, at: datetime) -> Contract | None:
-    """The account's contract whose term covers `at` (the latest-starting one if several)."""
-    day = at.date()
+    """The account's contract whose term covers `at`, on the account's own calendar (the
+    latest-starting one if several)."""
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    day = account_service.local_today(account, now=at)
     return session.scalar(
         select(Contract)
         .where(
@@ -104,7 +109,7 @@ def targets_for(session: Session, *, account_id: int, at: datetime, severity: st
     """The targets that bind the incident for this account, or why there are none."""
     contract = contract_in_force(session, account_id=account_id, at=at)
     if contract is None:
-        return f"no contract in force on {at:%Y-%m-%d}"
+        return "no contract in force at the incident's start"
     target = session.scalar(
         select(SlaTarget).where(
             SlaTarget.policy_id == contract.sla_policy_id, SlaTarget.severity == str(severity)

@@ -7,6 +7,7 @@ from escalate.web.api import (
     alerts,
     audit,
     contacts,
+    incident_sla,
     incidents,
     ingest,
     jobs,
@@ -38,6 +39,7 @@ def router() -> APIRouter:
         incidents,
         updates,
         service_groups,
+        incident_sla,
         schedules,
         policies,
     ):
