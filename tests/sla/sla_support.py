@@ -4,19 +4,23 @@ here directly so the clocks can be tested on their own."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from html import unescape
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from escalate.accounts import service as account_service
 from escalate.accounts.schemas import AccountCreate, ContractCreate, ServiceCreate, ServiceUsageIn
+from escalate.auth.models import User
 from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
 from escalate.db import transaction
 from escalate.demo import data as demo_data
-from escalate.incidents import observers
+from escalate.incidents import lifecycle, observers
 from escalate.incidents.models import (
     AffectedAccount,
     Audience,
@@ -27,6 +31,7 @@ from escalate.incidents.models import (
     StatusUpdate,
     UpdateKind,
 )
+from escalate.incidents.schemas import IncidentDeclare
 from escalate.sla import service as sla_service
 
 
@@ -178,3 +183,29 @@ def events(container: Container, incident_id: int, kind: str) -> list[IncidentEv
                 .order_by(IncidentEvent.at, IncidentEvent.id)
             )
         )
+
+
+PASSWORD = "correct horse battery"  # the conftest's make_user password
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def log_in(client: TestClient, user: User) -> None:
+    """Sign in to the staff pages with the test client's cookies."""
+    form = client.get("/login")
+    match = CSRF_RE.search(form.text)
+    assert match, "no CSRF field on the login form"
+    data = {"email": user.email, "password": PASSWORD, "csrf_token": unescape(match.group(1))}
+    assert client.post("/login", data=data, follow_redirects=False).status_code == 303
+
+
+def declare(container: Container, *, severity: str = "SEV1", title: str = "Outage") -> int:
+    """An incident declared now by the system, without paging anyone."""
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        incident = lifecycle.declare(
+            s,
+            container.clock,
+            actor=SYSTEM,
+            data=IncidentDeclare(title=title, severity=severity),
+        )
+        incident.started_at = container.clock.now()
+        return incident.id
