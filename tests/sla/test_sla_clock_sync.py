@@ -3,6 +3,7 @@ both engines."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -25,7 +26,7 @@ from escalate.auth.models import AuditEntry, Role, User
 from escalate.bootstrap import Container, build, build_worker
 from escalate.clock import FrozenClock
 from escalate.db import transaction
-from escalate.incidents.models import Incident, IncidentSeverity, UpdateKind
+from escalate.incidents.models import AffectedAccount, Incident, IncidentSeverity, UpdateKind
 from escalate.jobs.models import Job
 from escalate.notify.models import Notification
 from escalate.settings import Settings
@@ -227,3 +228,38 @@ def test_a_late_sync_breaches_an_open_clock_with_growing_lateness(
     stored = next(r for r in _rows(container, incident_id) if r[1] == "acknowledgement")
     assert stored[5:] == (True, 5)  # breached when found at 13:20, 5 minutes late
     assert len(events(container, incident_id, "sla_breach")) == 1
+
+
+def test_two_syncs_racing_write_one_set_of_clocks(
+    container: Container, clock: FrozenClock, outage: tuple[int, int]
+) -> None:
+    incident_id, techcorp = outage
+    other = seed_techcorp(container, name="Racing Corp")
+    with transaction(container.session_factory, clock=clock) as s:
+        s.add(
+            AffectedAccount(
+                incident_id=incident_id, account_id=other.account_id, created_at=clock.now()
+            )
+        )  # not yet synced: both racers will want to insert its clocks
+    start = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def race() -> None:
+        try:
+            start.wait()
+            changed(container, incident_id)
+        except BaseException as exc:  # reported below, with the engine's words
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted({row[0] for row in _rows(container, incident_id)}) == sorted(
+        {techcorp, other.account_id}
+    )
+    assert len(_rows(container, incident_id)) == 6
+    with container.session_factory() as s:
+        assert s.scalar(select(func.count()).where(Job.kind.like("sla.%"))) == 12

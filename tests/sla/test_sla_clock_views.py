@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 from sla_support import (
+    add_account_without_contract,
     affect,
     at,
     declare,
@@ -110,3 +111,17 @@ def test_the_page_shows_each_accounts_clocks_live(
     assert fragment.headers["X-Escalate-Fragment"] == "alerts"
     assert "<html" not in fragment.text and "TechCorp Solutions" in fragment.text
     assert client.get("/incidents/999999/sla").status_code == 404
+
+
+def test_the_page_names_affected_accounts_without_clocks(
+    client: TestClient,
+    container: Container,
+    clock: FrozenClock,
+    make_user: Callable[..., User],
+) -> None:
+    clock.set(at(13))
+    incident_id = declare(container)
+    affect(container, incident_id, add_account_without_contract(container, "Contractless Inc"))
+    log_in(client, make_user(Role.VIEWER))
+    text = client.get(f"/incidents/{incident_id}/sla").text
+    assert "Contractless Inc</a>: no SLA clocks (no contract in force at the incident" in text

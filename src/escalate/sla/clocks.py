@@ -397,6 +397,33 @@ def view(row: SlaClock, account_name: str, incident: Incident, now: datetime) ->
     )
 
 
+@dataclass(frozen=True)
+class Unclocked:
+    """An affected account the incident owes no SLA promise, and why."""
+
+    account_id: int
+    account_name: str
+    reason: str
+
+
+def accounts_without_clocks(session: Session, *, incident: Incident) -> list[Unclocked]:
+    """The incident's affected (not excluded) accounts whose contract sets no targets for
+    it, by name. Reads only."""
+    rows = session.execute(
+        select(Account.id, Account.name)
+        .join(AffectedAccount, AffectedAccount.account_id == Account.id)
+        .where(AffectedAccount.incident_id == incident.id, AffectedAccount.excluded.is_(False))
+        .order_by(Account.name)
+    ).all()
+    start = incident_start(incident)
+    found = []
+    for account_id, name in rows:
+        targets = targets_for(session, account_id=account_id, at=start, severity=incident.severity)
+        if isinstance(targets, str):
+            found.append(Unclocked(account_id, name, targets))
+    return found
+
+
 KIND_ORDER = {ClockKind.ACKNOWLEDGEMENT: 0, ClockKind.UPDATE: 1, ClockKind.RESOLUTION: 2}
 
 

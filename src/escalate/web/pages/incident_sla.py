@@ -67,6 +67,7 @@ def sla_context(
     return {
         "sla_incident": incident,
         "sla_accounts": list(groups.values()),
+        "sla_unclocked": sla_clocks.accounts_without_clocks(session, incident=incident),
         "sla_now": now,
         "sla_fragment_url": f"/incidents/{incident.id}/sla?fragment=1",
     }
