@@ -157,8 +157,10 @@ def post_update(
     *,
     audience: Audience = Audience.CUSTOMERS,
     status: IncidentStatus = IncidentStatus.INVESTIGATING,
+    posted_at: datetime | None = None,
 ) -> None:
-    """A status update posted now, as the communications service will write it."""
+    """A status update posted now (or at `posted_at`, as a loader of past data would), as
+    the communications service will write it."""
     with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
         s.add(
             StatusUpdate(
@@ -167,7 +169,7 @@ def post_update(
                 status=status,
                 audience=audience,
                 message=f"{kind} update",
-                posted_at=container.clock.now(),
+                posted_at=posted_at or container.clock.now(),
             )
         )
         s.flush()
