@@ -80,7 +80,8 @@ def _open_clock(
 
 
 def reminder_text(account: str, label: str, due_at: datetime, now: datetime, number: int) -> str:
-    """ "TechCorp: customer update due at 15:40 UTC (in 5 min) for incident #1"."""
+    """The reminder's words, e.g. "TechCorp: customer update due at 15:40 UTC (in 5 min)
+    for incident #1"."""
     left = math.ceil((due_at - now).total_seconds() / 60)
     when = f"in {left} min" if left > 0 else "now"
     return f"{account}: {label} due at {due_at:%H:%M} UTC ({when}) for incident #{number}"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from escalate.ids import MAX_ID
-from escalate.sla import clocks as sla_clocks
+from escalate.sla import reads as sla_reads
 from escalate.sla.calculator import ClockStatus
 from escalate.sla.models import ClockKind
 from escalate.web.deps import ActorDep, ContainerDep, PageDep, SessionDep
@@ -53,7 +53,7 @@ def incident_sla_clocks(
 ) -> SlaClockPage:
     """Each affected account's clocks (acknowledgement, updates, resolution), by account;
     an open clock's lateness is as of now."""
-    result = sla_clocks.list_for_incident(
+    result = sla_reads.list_for_incident(
         session,
         container.clock,
         actor=actor,

@@ -19,8 +19,8 @@ from escalate.clock import Clock
 from escalate.incidents import service as incident_service
 from escalate.incidents.models import Incident
 from escalate.pagination import MAX_LIMIT, PageParams
-from escalate.sla import clocks as sla_clocks
-from escalate.sla.clocks import ClockView
+from escalate.sla import reads as sla_reads
+from escalate.sla.reads import ClockView
 from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages import listing
 from escalate.web.pages.alerts import FRAGMENT_HEADER, REFRESH_RANGE, REFRESH_SECONDS
@@ -50,7 +50,7 @@ def sla_context(
     session: Session, clock: Clock, *, actor: Actor, incident: Incident
 ) -> dict[str, Any]:
     """What templates/incidents/_sla_clocks.html needs: each account's clocks as of now."""
-    page = sla_clocks.list_for_incident(
+    page = sla_reads.list_for_incident(
         session,
         clock,
         actor=actor,
@@ -67,7 +67,7 @@ def sla_context(
     return {
         "sla_incident": incident,
         "sla_accounts": list(groups.values()),
-        "sla_unclocked": sla_clocks.accounts_without_clocks(session, incident=incident),
+        "sla_unclocked": sla_reads.accounts_without_clocks(session, incident=incident),
         "sla_now": now,
         "sla_fragment_url": f"/incidents/{incident.id}/sla?fragment=1",
     }
