@@ -16,6 +16,7 @@ from escalate.auth import jobs as auth_jobs
 from escalate.clock import Clock, SystemClock
 from escalate.db import make_engine, make_session_factory, transaction
 from escalate.incidents import observers as incident_observers
+from escalate.incidents import opening as incident_opening
 from escalate.jobs import housekeeping
 from escalate.jobs import service as job_service
 from escalate.jobs.registry import JobRegistry
@@ -58,6 +59,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Co
     escalation.register(container.jobs, settings)
     sla_reminders.register(container.jobs, settings)
     incident_observers.register(sla_clocks.on_incident_changed)
+    incident_opening.register(container.jobs)
     return container
 
 

@@ -7,28 +7,48 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import BigInteger, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.db import find
 from escalate.errors import NotFound
+from escalate.incidents import observers
 from escalate.incidents.models import (
+    AffectedAccount,
     Counter,
     Incident,
     IncidentEvent,
+    IncidentRole,
+    IncidentService,
     IncidentSeverity,
     IncidentStatus,
 )
 from escalate.jobs import service as job_service
+from escalate.notify.models import Notification
 from escalate.pagination import Page, PageParams, paginate
 from escalate.prepared import Prepared
 
 INCIDENT_COUNTER = "incident"
 # The job that starts an incident's escalation; its handler lives in oncall.escalation.
 TRIGGER_ESCALATION = "escalation.trigger"
-OPEN = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
+# The job that derives a new incident's affected accounts and attaches its checklist
+# (incidents.opening); queued by the ingest path so that its INSERT stays cheap.
+OPENED_JOB = "incidents.opened"
+# Every status but resolved.
+OPEN = tuple(status for status in IncidentStatus if status != IncidentStatus.RESOLVED)
 
 
 _COUNTERS = cast(Table, Counter.__table__)
@@ -84,6 +104,13 @@ def join_or_open(session: Session, now: datetime, alert: NewAlert, *, window: ti
                 },
             )[0]
         )
+        job_service.enqueue(
+            session,
+            _At(now),
+            kind=OPENED_JOB,
+            payload={"incident_id": opened},
+            idempotency_key=f"{OPENED_JOB}:{opened}",
+        )
         if alert.escalation_policy:
             queue_trigger(session, now, opened, opening=0)
         return opened
@@ -118,6 +145,8 @@ _OPEN_INCIDENT = Prepared(
         grouping_key=bindparam("grouping_key"),
         escalation_policy=bindparam("escalation_policy"),
         opened_at=bindparam("now"),
+        started_at=bindparam("now"),
+        detected_at=bindparam("now"),
         last_alert_at=bindparam("now"),
         alert_count=1,
         reopen_count=0,
@@ -246,6 +275,7 @@ def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
     ).one_or_none()
     if reopened is not None:
         _note(session, now, incident_id, "reopened", "Re-opened: a resolved alert fired again")
+        observers.incident_changed(session, _At(now), incident_id)
         if reopened.escalation_policy:
             queue_trigger(session, now, incident_id, opening=int(reopened.reopen_count))
     # A re-opened alert counts as a new one for the grouping window.
@@ -274,6 +304,7 @@ def alert_acknowledged(session: Session, now: datetime, incident_id: int) -> Non
     )
     if getattr(result, "rowcount", 0):
         _note(session, now, incident_id, "acknowledged", "Acknowledged: its alert was acknowledged")
+        observers.incident_changed(session, _At(now), incident_id)
 
 
 def resolve_if_all_resolved(
@@ -288,6 +319,7 @@ def resolve_if_all_resolved(
         .values(
             status=IncidentStatus.RESOLVED,
             resolved_at=now,
+            mitigated_at=func.coalesce(Incident.mitigated_at, now),
             escalation_generation=Incident.escalation_generation + 1,
             next_escalation_at=None,
         )
@@ -296,6 +328,7 @@ def resolve_if_all_resolved(
     resolved = bool(getattr(result, "rowcount", 0))
     if resolved:
         _note(session, now, incident_id, "resolved", "Resolved: all its alerts resolved")
+        observers.incident_changed(session, _At(now), incident_id)
     return resolved
 
 
@@ -333,18 +366,61 @@ def list_incidents(
     status: IncidentStatus | None = None,
     severity: IncidentSeverity | None = None,
     service: str | None = None,
+    open_only: bool | None = None,
+    mine: bool = False,
+    account: str | None = None,
 ) -> Page[Incident]:
-    """Incidents, newest first; `service` is a service's name or id."""
+    """Incidents, newest first. `service` (a name or id) matches the incident's own service
+    or any it affects; `account` (a name or id) an account it affects (not excluded);
+    `open_only` true: not resolved, false: resolved; `mine`: the actor holds a role on it
+    or was paged for it."""
     authorize(actor, Permission.READ)
     stmt = select(Incident).options(selectinload(Incident.service))
     stmt = stmt.order_by(Incident.opened_at.desc(), Incident.id.desc())
     if status is not None:
         stmt = stmt.where(Incident.status == status)
+    if open_only is not None:
+        resolved = Incident.status == IncidentStatus.RESOLVED
+        stmt = stmt.where(~resolved if open_only else resolved)
     if severity is not None:
         stmt = stmt.where(Incident.severity == severity)
     if service is not None:
-        stmt = stmt.where(Incident.service_id == account_service.service_id_for(session, service))
+        service_id = account_service.service_id_for(session, service)
+        stmt = stmt.where(
+            or_(
+                Incident.service_id == service_id,
+                Incident.id.in_(
+                    select(IncidentService.incident_id).where(
+                        IncidentService.service_id == service_id
+                    )
+                ),
+            )
+        )
+    if account is not None:
+        account_id = account_service.find_by_name_or_id(session, actor=actor, key=account).id
+        stmt = stmt.where(
+            Incident.id.in_(
+                select(AffectedAccount.incident_id).where(
+                    AffectedAccount.account_id == account_id, AffectedAccount.excluded.is_(False)
+                )
+            )
+        )
+    if mine:
+        stmt = stmt.where(_mine(actor.user_id))
     return paginate(session, stmt, page)
+
+
+def _mine(user_id: int | None) -> ColumnElement[bool]:
+    if user_id is None:  # the CLI operator or the system hold no roles and get no pages
+        return false()
+    return or_(
+        Incident.id.in_(select(IncidentRole.incident_id).where(IncidentRole.user_id == user_id)),
+        Incident.id.in_(
+            select(Notification.incident_id).where(
+                Notification.user_id == user_id, Notification.incident_id.is_not(None)
+            )
+        ),
+    )
 
 
 def get_incident(session: Session, *, actor: Actor, incident_id: int) -> Incident:
