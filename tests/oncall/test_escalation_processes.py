@@ -196,7 +196,8 @@ def test_a_worker_killed_between_steps_leaves_step_2_to_the_next_one(
     [incident_id] = _incident_ids(container)
 
     workers.start("first")
-    assert workers.drain("first") == [2]  # the trigger, then step 1
+    # The incident's opening (affected accounts, checklist), the trigger, then step 1.
+    assert workers.drain("first") == [3]
     assert _pages(container) == {(incident_id, ana.id, 0): 1}
     workers.kill("first")  # SIGKILL: step 2's timer is only a row in the database now
 
@@ -219,7 +220,7 @@ def test_a_worker_killed_while_it_holds_step_2_loses_it_to_another_which_pages_o
     _trigger(client, key, "db/primary-down")
     [incident_id] = _incident_ids(container)
     workers.start("first")
-    assert workers.drain("first") == [2]
+    assert workers.drain("first") == [3]  # opening, trigger, step 1
     workers.advance(STEP_DELAY + timedelta(seconds=1))
 
     # Hold the incident's row lock, so the first worker claims step 2 and then waits on it.
@@ -265,8 +266,9 @@ def test_two_workers_run_1000_escalations_and_page_every_step_exactly_once(
 
     workers.start("w1")
     workers.start("w2")
-    first = workers.drain("w1", "w2")  # 1,000 triggers and 1,000 first steps
-    assert sum(first) == 2000 and min(first) > 0, first
+    # 1,000 openings (affected accounts, checklists), 1,000 triggers and 1,000 first steps
+    first = workers.drain("w1", "w2")
+    assert sum(first) == 3000 and min(first) > 0, first
     workers.advance(STEP_DELAY + timedelta(seconds=1))
     second = workers.drain("w1", "w2")
     assert sum(second) == 1000 and min(second) > 0, second
