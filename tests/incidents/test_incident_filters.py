@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from incidents_support import declare, make_service, me, use_service
 
 from escalate.auth.models import Role
-from escalate.bootstrap import Container
+from escalate.bootstrap import Container, build_worker
 
 
 def _numbers(client: TestClient, headers: dict[str, str], **params: str) -> list[int]:
@@ -52,3 +52,17 @@ def test_list_filters(
     assert refused.status_code == 422
     unknown = client.get("/api/v1/incidents", params={"account": "Nobody"}, headers=admin_headers)
     assert unknown.status_code == 404
+
+
+def test_mine_includes_incidents_i_was_paged_for(
+    client: TestClient, container: Container, admin_headers: dict[str, str], make_token
+) -> None:
+    responder = make_token(Role.RESPONDER)
+    responder_id = me(client, responder)
+    policy = {"name": "Direct", "steps": [{"delay_minutes": 5, "users": [responder_id]}]}
+    created = client.post("/api/v1/escalation-policies", json=policy, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    paged = declare(client, admin_headers, escalation_policy="Direct")["number"]
+    declare(client, admin_headers)
+    build_worker(container, worker_id="filters-test").drain()
+    assert _numbers(client, responder, mine="true") == [paged]
