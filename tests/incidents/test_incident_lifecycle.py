@@ -172,6 +172,10 @@ def test_edits_validate_severity_and_record_them(
     assert body["severity"] == "SEV2" and body["description"] == "EU only"
     assert body["started_at"] == _iso(earlier)
     assert client.patch(url, json={"title": ""}, headers=admin_headers).status_code == 422
+    later = (clock.now() + timedelta(hours=1)).isoformat()
+    future = client.patch(url, json={"started_at": later}, headers=admin_headers)
+    assert future.status_code == 422 and future.json()["field"] == "started_at"
+    assert client.patch(url, json={"severity": None}, headers=admin_headers).status_code == 422
 
 
 def test_a_viewer_cannot_move_an_incident(

@@ -268,6 +268,8 @@ def update(
             raise ValidationFailed(f"{key} cannot be cleared", field=key)
     if "severity" in changes:
         changes["severity"] = IncidentSeverity(changes["severity"])
+    for key in ("started_at", "detected_at"):
+        _not_in_future(changes.get(key), clock.now(), key)
     edited = {k: v for k, v in changes.items() if getattr(incident, k) != v}
     if not edited:
         return incident
@@ -305,6 +307,11 @@ def update(
     return incident
 
 
+def _not_in_future(moment: datetime | None, now: datetime, field: str) -> None:
+    if moment is not None and moment > now:
+        raise ValidationFailed(f"{field} {moment.isoformat()} is in the future", field=field)
+
+
 def _stop_escalation(incident: Incident) -> None:
     incident.escalation_generation += 1
     incident.next_escalation_at = None
@@ -314,6 +321,7 @@ def declare(session: Session, clock: Clock, *, actor: Actor, data: IncidentDecla
     """Open an incident by hand; with a policy, it escalates like a routed alert's. Its
     affected accounts and checklist are there at once."""
     require_responder(actor, "declare incidents")
+    _not_in_future(data.started_at, clock.now(), "started_at")
     service_id = (
         account_service.service_id_for(session, data.service) if data.service is not None else None
     )
