@@ -265,6 +265,7 @@ def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
         .values(
             status=IncidentStatus.TRIGGERED,
             resolved_at=None,
+            mitigated_at=None,  # it came back: not mitigated after all
             acknowledged_at=None,
             acknowledged_by_user_id=None,
             resolved_by_user_id=None,
