@@ -25,6 +25,11 @@ def register(observer: IncidentObserver) -> None:
         _observers.append(observer)
 
 
+def unregister(observer: IncidentObserver) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
 def incident_changed(session: Session, clock: Clock, incident_id: int) -> None:
     for observer in list(_observers):
         observer(session, clock, incident_id)

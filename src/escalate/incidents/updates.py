@@ -29,7 +29,7 @@ from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
 from escalate.errors import InvalidTransition, NotFound, PermissionDenied
-from escalate.incidents import lifecycle, observers
+from escalate.incidents import checklists, lifecycle, observers
 from escalate.incidents import service as incident_service
 from escalate.incidents.models import (
     AffectedAccount,
@@ -394,13 +394,16 @@ def post_update(
         _deliver(session, clock, settings, incident=incident, update=update)
         if incident.first_customer_update_at is None:
             incident.first_customer_update_at = now
-        # TODO(integrator): tick the response checklist here, once lifecycle has it:
-        #   checklists.record(session, clock, incident.id, "customers_acknowledged", now,
-        #                     actor.user_id)  # and "first_update" for a substantive kind
+        checklists.record(
+            session, clock, incident.id, "customers_acknowledged", now, actor.user_id
+        )
+        if data.kind != UpdateKind.ACKNOWLEDGEMENT:
+            checklists.record(session, clock, incident.id, "first_update", now, actor.user_id)
         session.flush()
         observers.incident_changed(session, clock, incident.id)
-    # TODO(integrator): move the incident to `update.status` when it differs, through
-    #   lifecycle.transition(...), so the 409 rules of the lifecycle apply to updates too.
+    if update.status != incident.status:
+        # The lifecycle's rule decides: a move it forbids refuses the whole update (409).
+        lifecycle.transition(session, clock, actor, incident.id, update.status, via="update")
     session.flush()
     return update
 
