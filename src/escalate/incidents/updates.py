@@ -394,9 +394,7 @@ def post_update(
         _deliver(session, clock, settings, incident=incident, update=update)
         if incident.first_customer_update_at is None:
             incident.first_customer_update_at = now
-        checklists.record(
-            session, clock, incident.id, "customers_acknowledged", now, actor.user_id
-        )
+        checklists.record(session, clock, incident.id, "customers_acknowledged", now, actor.user_id)
         if data.kind != UpdateKind.ACKNOWLEDGEMENT:
             checklists.record(session, clock, incident.id, "first_update", now, actor.user_id)
         session.flush()

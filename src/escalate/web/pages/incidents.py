@@ -25,7 +25,7 @@ from escalate.incidents.schemas import ImpactEdit, IncidentDeclare, IncidentUpda
 from escalate.oncall import policies as policy_service
 from escalate.pagination import MAX_LIMIT, PageParams
 from escalate.web.deps import ContainerDep, SessionDep
-from escalate.web.pages import forms, listing
+from escalate.web.pages import forms, incident_sla, listing
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute, error_page
 from escalate.web.pages.sessions import FormDep, FormLoginDep, LoginDep
@@ -197,6 +197,9 @@ def show_incident(
             "alerts": alerts.items,
             "alerts_pager": listing.pager(
                 request, alerts, path=f"/incidents/{incident.id}", prefix=ALERTS_PREFIX
+            ),
+            **incident_sla.sla_context(
+                session, container.clock, actor=login.actor, incident=incident
             ),
         },
     )
