@@ -129,19 +129,25 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(
     assert count(container, IncidentEvent) == events_before
 
 
-def test_an_update_to_a_resolved_incident_is_refused(
+def test_a_resolved_incident_takes_only_its_resolution_notice(
     client: TestClient, container: Container, admin_headers, world: World
 ) -> None:
     resolved = client.post(f"/api/v1/incidents/{world.incident_id}/resolve", headers=admin_headers)
     assert resolved.status_code == 200
     events_before = count(container, IncidentEvent)
-    for kind in ("investigating", "resolved"):
+    for kind in ("investigating", "identified", "acknowledgement", "monitoring"):
         response = _post(client, admin_headers, world, kind=kind, audience="public", message="x")
         assert response.status_code == 409, response.text
         assert "resolved" in response.json()["detail"]
     assert count(container, StatusUpdate) == 0
     assert count(container, Notification) == 0
     assert count(container, IncidentEvent) == events_before
+    # The notice that it is over may come after the restoration, as the story's did.
+    notice = _post(
+        client, admin_headers, world, kind="resolved", audience="customers", message="ok"
+    )
+    assert notice.status_code == 201, notice.text
+    assert count(container, StatusUpdate) == 1
 
 
 def test_an_unknown_incident_is_404(client: TestClient, admin_headers) -> None:

@@ -357,9 +357,12 @@ def post_update(
     incident = find(session, Incident, incident_id, with_for_update=True, populate_existing=True)
     if incident is None:
         raise NotFound(f"incident {incident_id} not found", field="incident_id")
-    if incident.status == IncidentStatus.RESOLVED:
+    if incident.status == IncidentStatus.RESOLVED and data.kind != UpdateKind.RESOLVED:
+        # The resolution notice often follows the restoration (the story's came 20 minutes
+        # after); anything else about a resolved incident needs it re-opened first.
         raise InvalidTransition(
-            f"incident #{incident.number} is resolved; re-open it before posting an update",
+            f"incident #{incident.number} is resolved; only a resolution notice may follow "
+            "(re-open it to post another kind)",
             field="status",
         )
     now = clock.now()
