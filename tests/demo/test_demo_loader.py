@@ -389,3 +389,44 @@ def test_the_support_policy_pages_the_rotation_then_james_and_the_route_tester_s
         assert routed and people is not None and len(people) == 1
         assert people[0].startswith("Daniel Kim")
         assert route("database") == (False, None)
+
+
+def test_the_demo_outage_is_the_incident_with_the_storys_breaches_and_misses(
+    container: Container,
+) -> None:
+    from escalate.incidents import checklists
+    from escalate.incidents.models import Incident
+    from escalate.pagination import PageParams
+    from escalate.sla import reads as sla_reads
+
+    _load(container)
+    with container.session_factory() as session:
+        incident = session.scalars(select(Incident).where(Incident.number == 1)).one()
+        assert (incident.severity, incident.status) == ("SEV1", "resolved")
+        assert incident.started_at == utc(2025, 10, 22, 13, 0)
+        assert incident.acknowledged_at == utc(2025, 10, 22, 13, 42)
+        assert incident.first_customer_update_at == utc(2025, 10, 22, 13, 45)
+        assert incident.resolved_at == utc(2025, 10, 22, 19, 0)
+        clocks = sla_reads.list_for_incident(
+            session,
+            container.clock,
+            actor=SYSTEM,
+            incident_id=incident.id,
+            page=PageParams(limit=50, offset=0),
+        ).items
+        assert {c.account_name for c in clocks} == {"TechCorp Solutions"}
+        seen = {
+            (c.kind.value, c.sequence): (c.target_minutes, c.breached, c.late_minutes)
+            for c in clocks
+        }
+        assert seen == {
+            ("acknowledgement", 0): (15, True, 30),
+            ("update", 0): (30, True, 100),
+            ("update", 1): (30, True, 110),
+            ("update", 2): (30, True, 60),
+            ("resolution", 0): (240, True, 120),
+        }
+        outcomes = {c.title: c.outcome for c in checklists.compliance(session, incident.id)}
+        assert outcomes["Affected customers acknowledged"] == "late"
+        assert outcomes["Incident commander assigned"] == "late"
+        assert outcomes["Executive sponsor informed"] == "missed"

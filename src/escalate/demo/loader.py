@@ -33,9 +33,18 @@ from escalate.auth.schemas import UserCreate
 from escalate.clock import Clock, FrozenClock
 from escalate.demo import data
 from escalate.errors import Conflict, ValidationFailed
+from escalate.incidents import checklists, lifecycle, opening, roles
+from escalate.incidents.models import (
+    Audience,
+    Incident,
+    IncidentStatus,
+    StatusUpdate,
+    UpdateKind,
+)
 from escalate.oncall import policies as policy_service
 from escalate.oncall import schedules as schedule_service
 from escalate.oncall.models import EscalationPolicy, Schedule
+from escalate.sla import clocks as sla_clocks
 from escalate.sla import service as sla_service
 from escalate.sla.models import SlaPolicy
 
@@ -90,8 +99,10 @@ def load(session: Session, clock: Clock, *, shift: timedelta | None = None) -> D
     run.support_rotation()
     run.support_policy()
     integration = run.monitoring(service)
+    run.outage(integration, staff=users, now=clock.now())
     for alert in data.DEMO_ALERTS:
-        run.alert(integration, alert, now=clock.now())
+        if alert is not data.FAILOVER_ALERT:  # the outage's, loaded with its incident above
+            run.alert(integration, alert, now=clock.now())
     return DemoSummary(
         account_id=account.id,
         shift=shift,
@@ -309,6 +320,111 @@ class _Load:
                     data=rule.model_copy(update={"service_id": service.id}),
                 )
         return integration
+
+    def outage(self, integration: Integration, *, staff: dict[str, User], now: datetime) -> None:
+        """The story's outage as it went: the misrouted alert opens incident #1 at 13:01,
+        nobody is paged until James Wilson acknowledges by hand at 13:42, and TechCorp hears
+        at 13:45, 15:10, 17:30 and 19:20 (after the 19:00 restoration). The updates are the
+        record of what was sent then: stored, never mailed again. The SLA clocks and the
+        checklist then show what the contract and the protocol say of it."""
+        failover = data.FAILOVER_ALERT
+        seen = self._seen(integration, failover)
+        self._tally("alerts", created=not seen)
+        if seen:
+            return
+        assert failover.fired_at is not None and failover.resolved_at is not None
+        self._send(integration, failover, "firing", self.at(failover.fired_at))
+        incident = self._incident_of(integration, failover)
+        james, alex = staff[data.JAMES.email], staff[data.ALEX.email]
+        incident.started_at = self.at(data.OUTAGE_START)
+        incident.detected_at = self.at(data.OUTAGE_DETECTED_AT)
+        opening.on_opened(self.session, self.clock_at(data.OUTAGE_DETECTED_AT), incident.id)
+        lifecycle.acknowledge(
+            self.session,
+            self.clock_at(data.JAMES_ACKNOWLEDGED_AT),
+            actor=auth_service.actor_for(james),
+            incident_id=incident.id,
+            via="a page sent by hand",
+        )
+        for role, holder, at in (
+            ("commander", james, data.JAMES_ACKNOWLEDGED_AT),
+            ("communications_lead", alex, data.OUTAGE_UPDATES[0].at),
+        ):
+            roles.assign(
+                self.session,
+                self.clock_at(at),
+                actor=auth_service.actor_for(holder),
+                incident_id=incident.id,
+                role=role,
+                user_id=holder.id,
+            )
+        restored = False
+        for update in data.OUTAGE_UPDATES:
+            if update.at > failover.resolved_at and not restored:
+                self._send(integration, failover, "resolved", self.at(failover.resolved_at))
+                restored = True
+            self._recorded_update(incident, update, by=alex)
+        sla_clocks.sync(self.session, FrozenClock(now), incident.id)
+
+    def _seen(self, integration: Integration, alert: data.DemoAlert) -> bool:
+        return (
+            self.session.scalar(
+                select(Alert.id).where(
+                    Alert.integration_id == integration.id, Alert.dedup_key == alert.fingerprint
+                )
+            )
+            is not None
+        )
+
+    def _incident_of(self, integration: Integration, alert: data.DemoAlert) -> Incident:
+        incident = self.session.scalar(
+            select(Incident)
+            .join(Alert, Alert.incident_id == Incident.id)
+            .where(Alert.integration_id == integration.id, Alert.dedup_key == alert.fingerprint)
+        )
+        assert incident is not None
+        return incident
+
+    def _recorded_update(self, incident: Incident, update: data.DemoUpdate, *, by: User) -> None:
+        """A customer update as it was sent: on the timeline and the clocks, not mailed."""
+        self.session.refresh(incident)  # the ingest path changes it with plain SQL
+        at = self.at(update.at)
+        clock = self.clock_at(update.at)
+        row = StatusUpdate(
+            incident_id=incident.id,
+            kind=UpdateKind(update.kind),
+            status=IncidentStatus(update.status),
+            audience=Audience.CUSTOMERS,
+            message=update.message,
+            author_user_id=by.id,
+            posted_at=at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        lifecycle.record_event(
+            self.session,
+            incident_id=incident.id,
+            at=at,
+            kind="update",
+            summary=f"Update to customers ({update.kind}): {update.message}",
+            actor_user_id=by.id,
+            actor_label=by.name,
+            data={"status_update_id": row.id, "audience": "customers", "kind": update.kind},
+        )
+        if incident.first_customer_update_at is None:
+            incident.first_customer_update_at = at
+        checklists.record(self.session, clock, incident.id, "customers_acknowledged", at, by.id)
+        if update.kind != UpdateKind.ACKNOWLEDGEMENT:
+            checklists.record(self.session, clock, incident.id, "first_update", at, by.id)
+        if incident.status != IncidentStatus.RESOLVED and update.status != incident.status:
+            lifecycle.transition(
+                self.session,
+                clock,
+                auth_service.actor_for(by),
+                incident.id,
+                IncidentStatus(update.status),
+                via="update",
+            )
 
     def alert(self, integration: Integration, alert: data.DemoAlert, *, now: datetime) -> None:
         """Send the alert through the real ingest path, as Alertmanager would have."""
