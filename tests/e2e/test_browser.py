@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
+from sqlalchemy import select
 
 from escalate.accounts import service as account_service
+from escalate.accounts.models import Contact
 from escalate.alerts import service as alert_service
 from escalate.alerts.models import IntegrationKind
 from escalate.alerts.schemas import IntegrationCreate
@@ -260,3 +262,70 @@ def test_who_is_on_call_and_acknowledging_a_page_in_the_browser(
         assert stored is not None
         assert (stored.status, stored.acknowledged_by_user_id) == ("acknowledged", alex.id)
     assert no_horizontal_overflow(page)
+
+
+def test_an_update_posted_on_the_incident_page_reaches_the_portal_and_the_status_page(
+    chromium: Browser, laptop: Page, live_server: str, techcorp: Story, container: Container
+) -> None:
+    """Issue 5: a responder posts a public update from the incident page; TechCorp's
+    contact, invited to the portal, logs in and reads it; the public status page shows it."""
+    from escalate.notify.models import Notification
+    from escalate.portal import service as portal_service
+
+    sarah_email = "sarah.mitchell@techcorp.example"
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        alex = auth_service.get_by_email(s, email=demo_data.ALEX.email)
+        assert alex is not None
+        incident = lifecycle.declare(
+            s,
+            container.clock,
+            actor=auth_service.actor_for(alex),
+            data=IncidentDeclare(
+                title="Production API errors for EU customers",
+                severity=IncidentSeverity.SEV2,
+                service=demo_data.PRODUCTION_API.name,
+            ),
+        )
+        incident_id = incident.id
+        contact_id = s.scalar(select(Contact.id).where(Contact.email == sarah_email))
+        assert contact_id is not None
+        portal_service.invite(
+            s,
+            container.clock,
+            container.settings,
+            actor=auth_service.actor_for(alex),
+            account_id=techcorp.account_id,
+            contact_id=contact_id,
+        )
+        mailed = s.scalars(
+            select(Notification.body).where(Notification.kind == "portal_invite")
+        ).one()
+    token = re.search(r"/portal/invite/(\S+)", mailed)
+    assert token is not None
+    with transaction(container.session_factory, clock=container.clock) as s:
+        portal_service.accept_invite(
+            s, container.clock, token=token.group(1), password="sarahs-portal-pass"
+        )
+
+    page = laptop
+    log_in_from(page, live_server, f"/incidents/{incident_id}/updates", techcorp)
+    composer = page.locator("#update-composer")
+    composer.get_by_label("Kind").select_option("identified")
+    composer.get_by_label("Audience").select_option("public")
+    message = "A faulty load balancer rule sends EU traffic to a drained pool; rolling back."
+    composer.get_by_label("Message").fill(message)
+    composer.get_by_role("button", name="Post update").click()
+    expect(page.get_by_text(message).first).to_be_visible()
+
+    customer = chromium.new_context(viewport=LAPTOP).new_page()
+    customer.goto(f"{live_server}/portal/login")
+    customer.get_by_label("Email").fill(sarah_email)
+    customer.get_by_label("Password").fill("sarahs-portal-pass")
+    customer.get_by_role("button", name="Log in").click()
+    customer.get_by_role("link", name=re.compile("Production API")).first.click()
+    expect(customer.get_by_text(message)).to_be_visible()
+
+    status = chromium.new_context(viewport=LAPTOP).new_page()  # nobody logged in
+    status.goto(f"{live_server}/status")
+    expect(status.get_by_text(message)).to_be_visible()
+    assert "Production API errors for EU customers" not in status.content()
