@@ -85,6 +85,29 @@ def record_event(
     )
 
 
+def add_note(
+    session: Session, clock: Clock, actor: Actor, incident_id: int, text: str
+) -> IncidentEvent:
+    """An internal note on the timeline: for responders, never shown to customers."""
+    require_responder(actor, "write incident notes")
+    text = text.strip()
+    if not text:
+        raise ValidationFailed("a note needs some text", field="text")
+    incident = locked(session, incident_id)
+    note = _record_event(
+        session,
+        incident_id=incident.id,
+        at=clock.now(),
+        kind="note",
+        summary=text,
+        actor_user_id=actor.user_id,
+        actor_label=who(session, actor),
+        data={},
+    )
+    session.flush()
+    return note
+
+
 def timeline(
     session: Session,
     *,

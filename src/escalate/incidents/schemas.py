@@ -123,6 +123,12 @@ class IncidentUpdate(BaseModel):
     detected_at: datetime | None = None
 
 
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+
+
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

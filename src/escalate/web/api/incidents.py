@@ -28,6 +28,7 @@ from escalate.incidents.schemas import (
     IncidentEventRead,
     IncidentRead,
     IncidentUpdate,
+    NoteIn,
     Protocol,
     ProtocolItem,
     ReopenIn,
@@ -190,6 +191,19 @@ def change_status(
         session, container.clock, actor, incident_id, data.status, data.note
     )
     return reads.detail(session, incident)
+
+
+@router.post(
+    "/incidents/{incident_id}/notes",
+    response_model=IncidentEventRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_note(
+    incident_id: int, data: NoteIn, session: SessionDep, actor: ActorDep, container: ContainerDep
+) -> IncidentEventRead:
+    """An internal note on the timeline (responders only; never shown to customers)."""
+    event = lifecycle.add_note(session, container.clock, actor, incident_id, data.text)
+    return IncidentEventRead.model_validate(event)
 
 
 @router.post("/incidents/{incident_id}/reopen", response_model=IncidentDetail)

@@ -261,6 +261,22 @@ def change_status(
     )
 
 
+@router.post("/incidents/{incident_id}/notes")
+def add_note(
+    incident_id: str,
+    session: SessionDep,
+    container: ContainerDep,
+    login: FormLoginDep,
+    form: FormDep,
+) -> Response:
+    text = forms.optional_text(form, "text") or ""
+    return _act(
+        incident_id,
+        lambda found: lifecycle.add_note(session, container.clock, login.actor, found, text),
+        "note",
+    )
+
+
 @router.post("/incidents/{incident_id}/reopen")
 def reopen_incident(
     incident_id: str, session: SessionDep, container: ContainerDep, login: FormLoginDep
