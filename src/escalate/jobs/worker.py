@@ -38,6 +38,7 @@ import psycopg
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalate.background import BackgroundLoop
 from escalate.clock import Clock
 from escalate.db import transaction
 from escalate.jobs.models import Job, JobStatus
@@ -77,7 +78,9 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-class Worker:
+class Worker(BackgroundLoop):
+    thread_name = "escalate-worker"
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -98,9 +101,7 @@ class Worker:
         self.poll_interval = poll_interval
         # Set once the PostgreSQL listener is connected; tests and health checks read it.
         self.listening = threading.Event()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- claiming ----------------------------------------------------------------------
 
@@ -301,10 +302,6 @@ class Worker:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Ask the loop to look for work now instead of at the next poll."""
-        self._wake.set()
-
     def run_forever(self, stop_event: threading.Event | None = None) -> None:
         """Run until `stop_event` is set (or `stop()` is called); the current job finishes.
 
@@ -361,29 +358,6 @@ class Worker:
         except Exception:  # the database may be restarting: poll as before
             log.exception("job worker %s: could not read the next due time", self.worker_id)
             return self.poll_interval
-
-    def start(self) -> None:
-        """Run the loop in a background thread (the web app's in-process worker)."""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self.run_forever, args=(self._stop,), name="escalate-worker", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def running(self) -> bool:
-        """Whether the background thread made by `start` is still running."""
-        return self._thread is not None and self._thread.is_alive()
-
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop after the current job; wait for the background thread if `start` made one."""
-        self._stop.set()
-        self.wake()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if not thread.is_alive():
-                self._thread = None
 
     # -- PostgreSQL LISTEN -------------------------------------------------------------
 

@@ -36,6 +36,7 @@ import httpx
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalate.background import BackgroundLoop
 from escalate.clock import Clock
 from escalate.db import transaction
 from escalate.incidents.models import Incident, IncidentEvent, IncidentStatus
@@ -87,7 +88,9 @@ class Claimed:
     fallback_of_id: int | None
 
 
-class Dispatcher:
+class Dispatcher(BackgroundLoop):
+    thread_name = "escalate-notify"
+
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -109,9 +112,7 @@ class Dispatcher:
         self.jitter = jitter
         self._transport = transport
         self._client: httpx.Client | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     # -- one round ---------------------------------------------------------------------
 
@@ -350,10 +351,6 @@ class Dispatcher:
             self._client.close()
             self._client = None
 
-    def wake(self) -> None:
-        """Look for work now instead of at the next poll."""
-        self._wake.set()
-
     def run_forever(self, stop_event: threading.Event | None = None) -> None:
         """Deliver until `stop_event` is set (or `stop()` is called)."""
         stop = self._stop = stop_event or self._stop
@@ -371,28 +368,6 @@ class Dispatcher:
         finally:
             self.close()
             log.info("notification dispatcher %s stopped", self.dispatcher_id)
-
-    def start(self) -> None:
-        """Run the loop in a background thread (next to the web app's in-process worker)."""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self.run_forever, args=(self._stop,), name="escalate-notify", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop after the delivery at hand; wait for the thread if `start` made one."""
-        self._stop.set()
-        self.wake()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if not thread.is_alive():
-                self._thread = None
 
 
 def _secrets_of(session: Session, rows: list[Notification]) -> dict[int, str | None]:
