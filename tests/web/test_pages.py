@@ -749,3 +749,35 @@ def test_unknown_page_is_an_html_404_but_unknown_api_path_is_problem_json(client
     api = client.get("/api/v1/no-such-thing", headers={"accept": "text/html"})
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_manager_invites_a_contact_to_the_portal_from_the_account_page(
+    client: TestClient, container: Container, make_user, make_account
+) -> None:
+    from escalate.accounts.models import Contact
+    from escalate.notify.models import Notification
+
+    account_id = make_account("Acme")
+    with container.session_factory() as session:
+        contact = session.scalars(
+            select(Contact).where(Contact.account_id == account_id, Contact.email.is_not(None))
+        ).first()
+        assert contact is not None
+        contact_id, email = contact.id, contact.email
+    logged_in(client, make_user, Role.MANAGER)
+    page = client.get(f"/accounts/{account_id}")
+    action = f"/accounts/{account_id}/contacts/{contact_id}/portal-invite"
+    assert f'action="{action}"' in page.text
+    response = client.post(action, data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "Portal invitation sent." in text_of(client.get(response.headers["location"]))
+    with container.session_factory() as session:
+        mailed = session.scalars(
+            select(Notification.address).where(Notification.kind == "portal_invite")
+        ).all()
+    assert mailed == [email.lower()]
+    # A viewer sees no invite button and cannot send one.
+    client.cookies.clear()
+    logged_in(client, make_user, Role.VIEWER)
+    page = client.get(f"/accounts/{account_id}")
+    assert f'action="{action}"' not in page.text

@@ -17,9 +17,10 @@ from escalate.accounts.schemas import ContactCreate, HealthChangeIn
 from escalate.clock import Clock
 from escalate.ids import MAX_ID
 from escalate.pagination import PageParams
+from escalate.portal import service as portal_service
 from escalate.sla.models import Severity
 from escalate.web.deps import ContainerDep, SessionDep
-from escalate.web.pages import forms
+from escalate.web.pages import forms, listing
 from escalate.web.pages.forms import FormState
 from escalate.web.pages.rendering import render, zone
 from escalate.web.pages.routing import PageRoute, error_page
@@ -32,6 +33,7 @@ MAX_LIMIT = 100
 SAVED_NOTICES = {
     "health": "Health updated.",
     "contact": "Contact added.",
+    "invited": "Portal invitation sent.",
 }
 SEVERITY_ORDER = {severity.value: index for index, severity in enumerate(Severity)}
 
@@ -181,6 +183,27 @@ class ContractRow:
     contract: Contract
     status: str  # "in force", "ended", "upcoming"
     is_current: bool
+
+
+@router.post("/accounts/{account_id}/contacts/{contact_id}/portal-invite")
+def invite_to_portal(
+    account_id: str,
+    contact_id: str,
+    session: SessionDep,
+    container: ContainerDep,
+    login: FormLoginDep,
+) -> Response:
+    """Mail the contact a single-use link to the customer portal (see portal.service)."""
+    account = _account(session, login, account_id)
+    portal_service.invite(
+        session,
+        container.clock,
+        container.settings,
+        actor=login.actor,
+        account_id=account.id,
+        contact_id=listing.path_id(contact_id, noun="contact", field="contact_id"),
+    )
+    return RedirectResponse(f"/accounts/{account.id}?saved=invited#contacts", status_code=303)
 
 
 def _account_page(
