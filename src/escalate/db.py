@@ -25,6 +25,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -267,6 +269,12 @@ def utcnow_from(session: Session) -> datetime:
         raise RuntimeError("session opened without a clock")
     now: datetime = clock.now()
     return now
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT construct with ON CONFLICT clauses for this dialect's name (both engines
+    have them, under the same methods)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def find(session: Session, model: type[T], row_id: int, **options: Any) -> T | None:

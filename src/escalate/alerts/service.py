@@ -12,8 +12,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from escalate.accounts import service as account_service
@@ -47,7 +45,7 @@ from escalate.alerts.snapshot import SESSION_KEY as SNAPSHOT
 from escalate.alerts.snapshot import RoutingSnapshot
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
-from escalate.db import find
+from escalate.db import dialect_insert, find
 from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from escalate.incidents import service as incident_service
 from escalate.keys import digest, new_secret
@@ -395,7 +393,7 @@ _LATEST = ("severity", "summary", "source", "labels", "details", "links", "paylo
 def _upsert_statement(dialect: str) -> Prepared:
     """INSERT a new open alert, or count + 1 on the open one with its key."""
     table = cast(Table, Alert.__table__)
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    stmt = dialect_insert(dialect)(table)
     # A repeat shows the latest content; status, first sight, route and history stay.
     stmt = stmt.on_conflict_do_update(
         index_elements=["integration_id", "open_key"],

@@ -7,12 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, event, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.clock import Clock
-from escalate.db import find
+from escalate.db import dialect_insert, find
 from escalate.errors import InvalidTransition, NotFound, ValidationFailed
 from escalate.jobs.models import Job, JobStatus
 from escalate.jobs.registry import RetryPolicy
@@ -50,7 +48,7 @@ def enqueue(
         "created_at": now,
     }
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     stmt = insert(Job).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
     job_id = session.execute(stmt.returning(Job.id)).scalar_one_or_none()
     # The web app and the in-process worker use this flag to wake the worker after commit.

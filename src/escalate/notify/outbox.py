@@ -11,12 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from escalate.auth.models import User
 from escalate.clock import Clock
+from escalate.db import dialect_insert
 from escalate.notify.models import (
     Channel,
     ContactMethod,
@@ -133,7 +132,7 @@ def add(
         "fallback_of_id": fallback_of_id,
     }
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     stmt = (
         insert(Notification)
         .values(**values)
