@@ -44,7 +44,10 @@ class Container:
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Container:
     settings = settings or Settings()
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(
+        engine,
+        info=sla_clocks.session_info(reminder_lead_minutes=settings.sla_reminder_lead_minutes),
+    )
     audit.install(factory)
     routing_snapshot.install(factory)
     container = Container(

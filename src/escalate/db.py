@@ -232,8 +232,12 @@ READ_ONLY = "escalate_read_only"
 QUERY_ONLY = "escalate_query_only"
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(
+    engine: Engine, *, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    """Sessions over `engine`; `info` is copied into every session's `Session.info` (the
+    composition root's per-container configuration that domain hooks read)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info or {})
 
 
 def read_only_session(factory: sessionmaker[Session]) -> Session:

@@ -25,6 +25,7 @@ from escalate.db import transaction
 from escalate.demo import data
 from escalate.demo.loader import DemoSummary, load, shift_to_yesterday
 from escalate.errors import Conflict, ValidationFailed
+from escalate.incidents.models import IncidentEvent
 from escalate.sla import service as sla_service
 
 
@@ -430,3 +431,18 @@ def test_the_demo_outage_is_the_incident_with_the_storys_breaches_and_misses(
         assert outcomes["Affected customers acknowledged"] == "late"
         assert outcomes["Incident commander assigned"] == "late"
         assert outcomes["Executive sponsor informed"] == "missed"
+        # Judged from the update clocks at resolution: three late updates.
+        assert outcomes["Customer updates at least every 30 minutes"] == "missed"
+        cadence = [
+            e.summary
+            for e in session.scalars(
+                select(IncidentEvent).where(
+                    IncidentEvent.incident_id == incident.id, IncidentEvent.kind == "checklist"
+                )
+            )
+            if "cadence" in e.summary
+        ]
+        assert cadence == [
+            "Checklist: update cadence not kept: 3 customer update(s) late for 1 account(s), "
+            "the worst by 110 min"
+        ]

@@ -126,11 +126,14 @@ def affect(
             )
         )
         if row is None:
+            incident = s.get(Incident, incident_id)
+            assert incident is not None
             row = AffectedAccount(
                 incident_id=incident_id,
                 account_id=account_id,
                 created_at=container.clock.now(),
-                impact_start=container.clock.now(),
+                # As incidents.affected derives it: the impact begins with the incident.
+                impact_start=incident.started_at or incident.opened_at,
             )
             s.add(row)
         row.excluded = excluded

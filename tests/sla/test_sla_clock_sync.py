@@ -23,14 +23,16 @@ from sla_support import (
 from sqlalchemy import func, select
 
 from escalate.auth.models import AuditEntry, Role, User
+from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container, build, build_worker
 from escalate.clock import FrozenClock
 from escalate.db import transaction
+from escalate.incidents.checklists import items as checklist_items
 from escalate.incidents.models import AffectedAccount, Incident, IncidentSeverity, UpdateKind
 from escalate.jobs.models import Job
 from escalate.notify.models import Notification
 from escalate.settings import Settings
-from escalate.sla import clocks
+from escalate.sla import clocks, reminders
 from escalate.sla.models import SlaClock
 
 
@@ -205,7 +207,6 @@ def test_the_reminder_lead_is_a_setting(
         assert run_at == at(13, 3)  # the acknowledgement, due 13:15
     finally:
         own.dispose()
-        clocks.configure(reminder_lead_minutes=5)
 
 
 def test_a_late_sync_breaches_an_open_clock_with_growing_lateness(
@@ -263,3 +264,87 @@ def test_two_syncs_racing_write_one_set_of_clocks(
     assert len(_rows(container, incident_id)) == 6
     with container.session_factory() as s:
         assert s.scalar(select(func.count()).where(Job.kind.like("sla.%"))) == 12
+
+
+def test_an_accounts_clocks_run_from_its_own_impact_start(
+    container: Container, clock: FrozenClock, outage: tuple[int, int]
+) -> None:
+    incident_id, techcorp = outage
+    later = seed_techcorp(container, name="Later Corp")
+    clock.set(at(13, 20))
+    with transaction(container.session_factory, clock=clock) as s:
+        s.add(
+            AffectedAccount(
+                incident_id=incident_id,
+                account_id=later.account_id,
+                created_at=clock.now(),
+                impact_start=at(13, 20),
+            )
+        )
+    changed(container, incident_id)
+    acknowledgement = {
+        account_id: due
+        for account_id, kind, _, due, *_ in _rows(container, incident_id)
+        if kind == "acknowledgement"
+    }
+    # 15 minutes (Enterprise SEV1) from each account's own start.
+    assert acknowledgement == {techcorp: at(13, 15), later.account_id: at(13, 35)}
+
+
+def test_a_clock_removed_and_added_again_is_reminded_once(
+    container: Container,
+    clock: FrozenClock,
+    outage: tuple[int, int],
+    make_user: Callable[..., User],
+) -> None:
+    incident_id, techcorp = outage
+    lead = make_user(Role.RESPONDER)
+    assign_role(container, incident_id, lead.id, "communications_lead")
+    worker = build_worker(container, worker_id="sla-again")
+    clock.set(at(13, 10))
+    worker.drain()
+    assert len(_reminders(container)) == 1
+    affect(container, incident_id, techcorp, excluded=True)
+    affect(container, incident_id, techcorp, excluded=False)
+    clock.set(at(13, 12))
+    worker.drain()
+    with transaction(container.session_factory, clock=clock, actor=SYSTEM) as s:
+        row = s.scalar(
+            select(SlaClock).where(
+                SlaClock.incident_id == incident_id, SlaClock.kind == "acknowledgement"
+            )
+        )
+        assert row is not None and row.due_at == at(13, 15)
+        # The same promise reminded again (a job queued anew after its old key was purged):
+        # the outbox still holds one reminder.
+        reminders.remind(
+            s,
+            clock,
+            container.settings,
+            incident_id=incident_id,
+            account_id=techcorp,
+            kind="acknowledgement",
+            sequence=0,
+            due_at=row.due_at,
+        )
+    assert len(_reminders(container)) == 1
+
+
+def test_updates_kept_in_time_tick_the_cadence_item_at_resolution(
+    container: Container, clock: FrozenClock, outage: tuple[int, int]
+) -> None:
+    incident_id, _ = outage
+    for minute in (10, 35):
+        clock.set(at(13, minute))
+        post_update(container, incident_id, UpdateKind.INVESTIGATING)
+    clock.set(at(13, 50))
+    with transaction(container.session_factory, clock=clock) as s:
+        incident = s.get(Incident, incident_id)
+        assert incident is not None
+        incident.resolved_at = clock.now()
+    changed(container, incident_id)
+    with container.session_factory() as s:
+        cadence = [
+            i for i in checklist_items(s, incident_id=incident_id) if i.check == "update_cadence"
+        ]
+    assert [(i.done_at, i.done_by_user_id) for i in cadence] == [(at(13, 50), None)]

@@ -1,8 +1,9 @@
 """The SLA clocks of an incident, one set per affected account, kept in `sla_clocks`.
 
 `sync` recomputes them (sla.calculator does the arithmetic) from what is stored: the
-incident's severity and start, its customer-facing updates and its resolution, and each
-non-excluded affected account's contract in force at the start. It is idempotent: run
+incident's severity, its customer-facing updates and its resolution, and each
+non-excluded affected account's impact start (the incident's start unless edited) and
+contract in force then. It is idempotent: run
 twice, the second run writes nothing. The incidents domain calls it through
 incidents.observers after every change that matters (the composition root registers it);
 the reminder and breach jobs it queues call it again when they run, so a job whose clock
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Account, Contract
 from escalate.clock import Clock
-from escalate.incidents import lifecycle
+from escalate.incidents import checklists, lifecycle
 from escalate.incidents.models import (
     AffectedAccount,
     Audience,
@@ -51,19 +52,22 @@ KIND_LABELS = {
     ClockKind.RESOLUTION: "resolution",
 }
 
-# The reminder lead, set by the composition root from the settings (the observer interface
-# passes only session, clock and incident id).
-_reminder_lead = DEFAULT_REMINDER_LEAD
+# The key under which the composition root puts the reminder lead in every session's
+# `info` (bootstrap.build, from the settings): the observer interface passes only session,
+# clock and incident id, and a container's sessions are what carry its configuration.
+REMINDER_LEAD_INFO = "sla_reminder_lead"
 
 
-def configure(*, reminder_lead_minutes: int) -> None:
-    """Set how long before a due time the reminder goes (bootstrap.build calls this)."""
-    global _reminder_lead
-    _reminder_lead = timedelta(minutes=reminder_lead_minutes)
+def session_info(*, reminder_lead_minutes: int) -> dict[str, object]:
+    """What the container's session factory carries for this domain."""
+    return {REMINDER_LEAD_INFO: timedelta(minutes=reminder_lead_minutes)}
 
 
-def reminder_lead() -> timedelta:
-    return _reminder_lead
+def reminder_lead(session: Session) -> timedelta:
+    """How long before a due time the reminder goes, for this session's container."""
+    lead = session.info.get(REMINDER_LEAD_INFO, DEFAULT_REMINDER_LEAD)
+    assert isinstance(lead, timedelta)
+    return lead
 
 
 ClockKey = tuple[int, ClockKind, int]
@@ -78,7 +82,8 @@ def clock_label(kind: ClockKind | str, sequence: int) -> str:
 
 
 def incident_start(incident: Incident) -> datetime:
-    """When the clocks start: the impact's start, or when the incident was opened."""
+    """When the clocks of an account with no impact start of its own start: the incident's
+    start, or when it was opened."""
     return incident.started_at or incident.opened_at
 
 
@@ -152,18 +157,23 @@ def sync(session: Session, clock: Clock, incident_id: int) -> list[SlaClock]:
     start = incident_start(incident)
     updates = customer_updates(session, incident_id)
     wanted: dict[ClockKey, ClockValue] = {}
-    affected = session.scalars(
-        select(AffectedAccount.account_id).where(
+    affected = session.execute(
+        select(AffectedAccount.account_id, AffectedAccount.impact_start).where(
             AffectedAccount.incident_id == incident_id, AffectedAccount.excluded.is_(False)
         )
     ).all()
-    for account_id in affected:
-        targets = targets_for(session, account_id=account_id, at=start, severity=incident.severity)
+    for account_id, impact_start in affected:
+        # An account's promises run from when its own impact began (an account drawn in
+        # later, or whose window was corrected, is not owed an answer from before).
+        account_start = impact_start or start
+        targets = targets_for(
+            session, account_id=account_id, at=account_start, severity=incident.severity
+        )
         if isinstance(targets, str):
             _note_no_targets(session, incident, account_id, targets, now)
             continue
         values = calculator.compute(
-            start=start,
+            start=account_start,
             targets=targets,
             updates=updates,
             resolved_at=incident.resolved_at,
@@ -179,8 +189,44 @@ def sync(session: Session, clock: Clock, incident_id: int) -> list[SlaClock]:
             _note_breach(session, incident, row, value, now)
         if value.is_open:
             _queue_timers(session, clock, row)
+    if incident.resolved_at is not None:
+        _judge_update_cadence(session, clock, incident, list(rows.values()))
     session.flush()
     return list(rows.values())
+
+
+def _judge_update_cadence(
+    session: Session, clock: Clock, incident: Incident, rows: list[SlaClock]
+) -> None:
+    """At resolution the update clocks say whether the protocol's "updates every N minutes"
+    item was kept: every one met in time ticks it (done at the resolution); any breach
+    leaves it undone, so the postmortem's compliance reads "missed", and the timeline says
+    once which promises were broken. Without update clocks (no account under contract)
+    people judge it by hand."""
+    updates = [row for row in rows if ClockKind(row.kind) == ClockKind.UPDATE]
+    if not updates:
+        return
+    assert incident.resolved_at is not None
+    late = [row for row in updates if row.breached]
+    if not late:
+        checklists.record(
+            session, clock, incident.id, checklists.UPDATE_CADENCE, incident.resolved_at, None
+        )
+        return
+    if _has_event(session, incident.id, "checklist", {"check": checklists.UPDATE_CADENCE}):
+        return
+    worst = max(row.late_minutes or 0 for row in late)
+    accounts = len({row.account_id for row in late})
+    lifecycle.record_event(
+        session,
+        incident_id=incident.id,
+        at=incident.resolved_at,
+        kind="checklist",
+        summary=f"Checklist: update cadence not kept: {len(late)} customer update(s) late "
+        f"for {accounts} account(s), the worst by {worst} min",
+        actor_label="sla",
+        data={"check": checklists.UPDATE_CADENCE, "late_updates": len(late), "worst": worst},
+    )
 
 
 def on_incident_changed(session: Session, clock: Clock, incident_id: int) -> None:
@@ -306,12 +352,20 @@ def timer_payload(row: SlaClock) -> dict[str, object]:
     }
 
 
+def timer_key(row: SlaClock) -> str:
+    """A clock's promise: which account, which clock, due when. Not the row's id: a clock
+    deleted and re-created (an account excluded, then included again) is the same promise,
+    and must not be reminded or paged for twice."""
+    due = f"{row.due_at:%Y%m%dT%H%M%S}"
+    return f"{row.incident_id}:{row.account_id}:{row.kind}:{row.sequence}:{due}"
+
+
 def _queue_timers(session: Session, clock: Clock, row: SlaClock) -> None:
     """A reminder `lead` before the due time (at once when that is past) and a breach check
     after it, keyed by clock and due time: a re-sync never queues them twice, and a moved
     due time gets timers of its own (the old ones find the clock moved and do nothing)."""
     now = clock.now()
-    key = f"{row.incident_id}:{row.account_id}:{row.kind}:{row.sequence}:{row.due_at:%Y%m%dT%H%M%S}"
+    key = timer_key(row)
     payload = timer_payload(row)
     if now < row.due_at:
         job_service.enqueue(
@@ -319,7 +373,7 @@ def _queue_timers(session: Session, clock: Clock, row: SlaClock) -> None:
             clock,
             kind=REMIND,
             payload=payload,
-            run_at=max(row.due_at - _reminder_lead, now),
+            run_at=max(row.due_at - reminder_lead(session), now),
             idempotency_key=f"{REMIND}:{key}",
         )
     if not row.breached:

@@ -145,7 +145,7 @@ def remind(
     )
     # Not outbox.page_user: its delayed rules are cancelled once the incident is
     # acknowledged, and a customer promise outlives the acknowledgement.
-    prefix = f"sla:{row.id}:{row.due_at:%Y%m%dT%H%M%S}:u{user.id}"
+    prefix = f"sla:{clocks.timer_key(row)}:u{user.id}"
     for index, reach in enumerate(outbox.reaches_of(session, user)):
         outbox.add(
             session,
@@ -181,8 +181,6 @@ def _payload_args(ctx: JobContext) -> dict[str, object]:
 
 
 def register(registry: JobRegistry, settings: Settings) -> None:
-    clocks.configure(reminder_lead_minutes=settings.sla_reminder_lead_minutes)
-
     def run_remind(ctx: JobContext) -> None:
         args = _payload_args(ctx)
         remind(ctx.session, ctx.clock, settings, **args)  # type: ignore[arg-type]
