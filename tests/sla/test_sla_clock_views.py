@@ -108,7 +108,7 @@ def test_the_page_shows_each_accounts_clocks_live(
     assert text.count('data-sla-kind="update" data-sla-sequence="1" data-sla-status="open"') == 2
     fragment = client.get(f"/incidents/{incident_id}/sla", params={"fragment": "1"})
     assert fragment.status_code == 200
-    assert fragment.headers["X-Escalate-Fragment"] == "alerts"
+    assert fragment.headers["X-Escalate-Fragment"] == "incidents/_sla_clocks.html"
     assert "<html" not in fragment.text and "TechCorp Solutions" in fragment.text
     assert client.get("/incidents/999999/sla").status_code == 404
 

@@ -911,7 +911,7 @@ def test_the_live_fragment_is_the_list_alone_and_keeps_the_filters(
     enqueue(client, key, "late", summary="Arrived while the page was open")
     fragment = client.get("/alerts?unrouted=1&refresh=2&fragment=1")
     assert fragment.status_code == 200
-    assert fragment.headers["x-escalate-fragment"] == "alerts"
+    assert fragment.headers["x-escalate-fragment"] == "alerts/_results.html"
     assert "<html" not in fragment.text and "<nav" not in fragment.text.split("pager")[0]
     assert "Arrived while the page was open" in fragment.text
     assert 'href="/alerts/' in fragment.text

@@ -15,7 +15,7 @@ from escalate.alerts.models import AlertStatus
 from escalate.pagination import Page
 from escalate.web.deps import SessionDep
 from escalate.web.pages import choices, listing
-from escalate.web.pages.rendering import render
+from escalate.web.pages.rendering import render, render_fragment
 from escalate.web.pages.routing import PageRoute, error_page
 from escalate.web.pages.sessions import LoginDep
 
@@ -25,8 +25,6 @@ router = APIRouter(route_class=PageRoute)
 # more, a test less).
 REFRESH_SECONDS = 5
 REFRESH_RANGE = (1, 300)
-# Set on the list's fragment, so the script can tell it from a login page it was sent to.
-FRAGMENT_HEADER = "X-Escalate-Fragment"
 EVENTS_PREFIX = "events_"
 EVENTS_LIMIT = 25
 YES_NO = {"yes": True, "no": False}
@@ -69,7 +67,7 @@ def list_alerts(request: Request, session: SessionDep, login: LoginDep) -> Respo
     )
     context = _results(request, page, filtered=any(filters.values()))
     if params.get("fragment"):
-        return render(request, "alerts/_results.html", context, headers={FRAGMENT_HEADER: "alerts"})
+        return render_fragment(request, "alerts/_results.html", context)
     refresh = min(
         max(listing.query_int(params.get("refresh"), REFRESH_SECONDS), REFRESH_RANGE[0]),
         REFRESH_RANGE[1],

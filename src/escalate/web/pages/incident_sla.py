@@ -23,16 +23,12 @@ from escalate.sla import reads as sla_reads
 from escalate.sla.reads import ClockView
 from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages import listing
-from escalate.web.pages.alerts import FRAGMENT_HEADER, REFRESH_RANGE, REFRESH_SECONDS
-from escalate.web.pages.rendering import render
+from escalate.web.pages.alerts import REFRESH_RANGE, REFRESH_SECONDS
+from escalate.web.pages.rendering import render, render_fragment
 from escalate.web.pages.routing import PageRoute
 from escalate.web.pages.sessions import LoginDep
 
 router = APIRouter(route_class=PageRoute)
-
-# static/js/app.js pastes a refreshed fragment only when the server marks it with this
-# value (it was written for the alert list); the mark says "a fragment, not a login page".
-FRAGMENT_MARK = "alerts"
 
 
 @dataclass
@@ -89,9 +85,7 @@ def show_incident_sla(
     context = sla_context(session, container.clock, actor=login.actor, incident=incident)
     params = request.query_params
     if params.get("fragment"):
-        return render(
-            request, "incidents/_sla_clocks.html", context, headers={FRAGMENT_HEADER: FRAGMENT_MARK}
-        )
+        return render_fragment(request, "incidents/_sla_clocks.html", context)
     refresh = min(
         max(listing.query_int(params.get("refresh"), REFRESH_SECONDS), REFRESH_RANGE[0]),
         REFRESH_RANGE[1],

@@ -147,6 +147,16 @@ def templates() -> Jinja2Templates:
     return built
 
 
+# Marks a live region's refreshed HTML (static/js/app.js pastes only what carries it), so a
+# login page the fetch was redirected to, after the session ended, is never pasted in.
+FRAGMENT_HEADER = "X-Escalate-Fragment"
+
+
+def render_fragment(request: Request, name: str, context: dict[str, Any]) -> Response:
+    """A live region's HTML, marked as a fragment with the template's name."""
+    return render(request, name, context, headers={FRAGMENT_HEADER: name})
+
+
 def render(
     request: Request,
     name: str,

@@ -67,7 +67,7 @@
       busy = true;
       fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) {
-          if (!response.ok || response.headers.get("X-Escalate-Fragment") !== "alerts") {
+          if (!response.ok || !response.headers.get("X-Escalate-Fragment")) {
             throw new Error(response.redirected ? "signed out" : "HTTP " + response.status);
           }
           return response.text();
