@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from escalate import bootstrap, migrate
 from escalate.accounts import service as account_service
 from escalate.accounts.schemas import AccountCreate, ContactCreate, ContractCreate
+from escalate.auth import passwords
 from escalate.auth import service as auth_service
 from escalate.auth.models import Role, User
 from escalate.auth.permissions import SYSTEM
@@ -236,7 +237,7 @@ def _cheap_password_hashing() -> Iterator[None]:
     """Argon2 at production cost makes every login in the suite take a noticeable while;
     the tests check what is hashed and verified, not how hard it is to crack."""
     cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    original = auth_service._hasher
-    auth_service._hasher = cheap
+    original = passwords.hasher
+    passwords.hasher = cheap
     yield
-    auth_service._hasher = original
+    passwords.hasher = original

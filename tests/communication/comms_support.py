@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from escalate.accounts import service as account_service
 from escalate.accounts.models import Contact, ServiceGroup, ServiceGroupMember
 from escalate.accounts.schemas import AccountCreate, ContactCreate, ServiceCreate
+from escalate.auth import passwords
 from escalate.auth.permissions import SYSTEM
 from escalate.bootstrap import Container
 from escalate.db import transaction
@@ -207,7 +208,7 @@ def make_customer(container: Container, *, account_id: int, contact_id: int) -> 
             account_id=account_id,
             contact_id=contact_id,
         )
-        user.password_hash = portal_service.hasher.hash(PASSWORD)
+        user.password_hash = passwords.hash_password(PASSWORD)
         user.invite_token_hash = None
         user.activated_at = container.clock.now()
         return user.email

@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from argon2 import PasswordHasher, profiles
 from comms_support import SmtpInbox, run_smtp_inbox
 
-from escalate.portal import service as portal_service
 from escalate.settings import Settings
 
 
@@ -33,12 +31,3 @@ def settings(settings: Settings, smtp_inbox: tuple[int, SmtpInbox]) -> Settings:
 @pytest.fixture
 def inbox(smtp_inbox: tuple[int, SmtpInbox]) -> SmtpInbox:
     return smtp_inbox[1]
-
-
-@pytest.fixture(autouse=True)
-def _cheap_portal_hashing() -> Iterator[None]:
-    """As the suite's staff password hashing: the tests check what is hashed, not its cost."""
-    original = portal_service.hasher
-    portal_service.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    yield
-    portal_service.hasher = original

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from functools import cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from escalate.auth import passwords
 from escalate.auth.models import ApiToken, AuditEntry, Role, User, WebSession
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.auth.schemas import UserCreate
@@ -24,8 +22,6 @@ TOKEN_PREFIX = "esc_"
 # Writing last_used_at on every request would make every read a write; a minute is precise
 # enough to tell a live token from a forgotten one.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-_hasher = PasswordHasher()
 
 
 def actor_for(user: User) -> Actor:
@@ -69,7 +65,7 @@ def create(session: Session, clock: Clock, *, actor: Actor, data: UserCreate) ->
         name=data.name,
         role=data.role,
         title=data.title,
-        password_hash=_hasher.hash(data.password) if data.password else None,
+        password_hash=passwords.hash_password(data.password) if data.password else None,
         is_active=True,
         created_at=clock.now(),
     )
@@ -82,9 +78,11 @@ def set_password(session: Session, *, actor: Actor, user: User, password: str) -
     """Replace a user's password (admins, or the user themself)."""
     if actor.user_id != user.id:
         authorize(actor, Permission.USERS_MANAGE)
-    if len(password) < 8:
-        raise ValidationFailed("password must have at least 8 characters", field="password")
-    user.password_hash = _hasher.hash(password)
+    if len(password) < passwords.MIN_LENGTH:
+        raise ValidationFailed(
+            f"password must have at least {passwords.MIN_LENGTH} characters", field="password"
+        )
+    user.password_hash = passwords.hash_password(password)
     session.flush()
 
 
@@ -92,27 +90,13 @@ def authenticate_password(session: Session, *, email: str, password: str) -> Use
     """Return the active user with this email and password, or raise NotAuthenticated."""
     user = get_by_email(session, email=email)
     if user is None or not user.is_active or not user.password_hash:
-        _verify(_dummy_hash(), password)
+        passwords.verify_nothing(password)
         raise NotAuthenticated("wrong email or password")
-    if not _verify(user.password_hash, password):
+    if not passwords.verify(user.password_hash, password):
         raise NotAuthenticated("wrong email or password")
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
     return user
-
-
-@cache
-def _dummy_hash() -> str:
-    """Verified when the email is unknown, so a login takes as long either way. Made on
-    first use: hashing at import would slow every CLI command."""
-    return _hasher.hash("not-a-real-password")
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return _hasher.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def create_token(

@@ -7,12 +7,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from escalate.accounts.models import Account, Contact
+from escalate.auth import passwords
 from escalate.auth.models import CustomerSession, CustomerUser
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
@@ -32,10 +31,8 @@ from escalate.settings import Settings
 from escalate.sla.models import SlaClock
 
 INVITE_TTL = timedelta(days=7)
-MIN_PASSWORD = 8
+MIN_PASSWORD = passwords.MIN_LENGTH
 CUSTOMER_AUDIENCES = (Audience.CUSTOMERS.value, Audience.PUBLIC.value)
-
-hasher = PasswordHasher()
 
 
 class InviteRefused(NotFound):
@@ -125,7 +122,7 @@ def accept_invite(session: Session, clock: Clock, *, token: str, password: str) 
         raise ValidationFailed(
             f"the password needs at least {MIN_PASSWORD} characters", field="password"
         )
-    user.password_hash = hasher.hash(password)
+    user.password_hash = passwords.hash_password(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
     user.activated_at = user.activated_at or clock.now()
@@ -138,18 +135,13 @@ def authenticate(session: Session, *, email: str, password: str) -> CustomerUser
         select(CustomerUser).where(func.lower(CustomerUser.email) == email.strip().lower())
     )
     if user is None or not user.is_active or not user.password_hash:
-        _verify(hasher.hash("not-the-password"), password)
+        passwords.verify_nothing(password)
         raise NotAuthenticated("wrong email or password")
-    if not _verify(user.password_hash, password):
+    if not passwords.verify(user.password_hash, password):
         raise NotAuthenticated("wrong email or password")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
     return user
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return hasher.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # --- sessions (their own table: a staff cookie never opens the portal) ------------------
