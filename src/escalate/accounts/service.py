@@ -238,6 +238,21 @@ def get_contact(session: Session, *, actor: Actor, account: Account, contact_id:
     return contact
 
 
+def find_contact(session: Session, *, actor: Actor, account: Account, key: str) -> Contact:
+    """A contact of this account named by id or by e-mail address (as people type them)."""
+    if key.isdigit():
+        return get_contact(session, actor=actor, account=account, contact_id=int(key))
+    authorize(actor, Permission.READ)
+    contact = session.scalar(
+        select(Contact).where(
+            Contact.account_id == account.id, func.lower(Contact.email) == key.strip().lower()
+        )
+    )
+    if contact is None:
+        raise NotFound(f"no contact of {account.name} has the e-mail {key}", field="contact_id")
+    return contact
+
+
 def update_contact(
     session: Session, *, actor: Actor, contact: Contact, data: ContactUpdate
 ) -> Contact:

@@ -25,6 +25,8 @@ from escalate.auth.permissions import CLI_OPERATOR
 from escalate.cli import output
 from escalate.cli.runtime import handle_errors, open_container, unit_of_work
 from escalate.pagination import MAX_LIMIT, PageParams
+from escalate.portal import service as portal_service
+from escalate.portal.schemas import PortalInviteRead
 from escalate.sla import service as sla_service
 
 account_app = typer.Typer(
@@ -354,4 +356,36 @@ def list_contracts(account: AccountOption, as_json: JsonOption = False) -> None:
                 for c in contracts
             ),
         )
+    )
+
+
+@contact_app.command("invite")
+@handle_errors(options={"contact_id": "--contact"})
+def invite_contact(
+    account: AccountOption,
+    contact: Annotated[str, typer.Option("--contact", help="The contact's id or e-mail address.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Invite a contact to the customer portal: a single-use link, valid 7 days, is
+    e-mailed to them (inviting again replaces the link, e.g. after a lost password)."""
+    with open_container() as container, unit_of_work(container) as session:
+        found = account_service.require_by_name(session, actor=CLI_OPERATOR, name=account)
+        contact_id = account_service.find_contact(
+            session, actor=CLI_OPERATOR, account=found, key=contact
+        ).id
+        user = portal_service.invite(
+            session,
+            container.clock,
+            container.settings,
+            actor=CLI_OPERATOR,
+            account_id=found.id,
+            contact_id=contact_id,
+        )
+        read = PortalInviteRead.of(user)
+    if as_json:
+        output.emit_json(read)
+        return
+    output.show(
+        f"Invited {read.email} to the portal of {account}; the link works until "
+        f"{output.when(read.invite_expires_at or read.invited_at)}."
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from escalate import __version__
+from escalate.cli import incident_sla as incident_sla_commands
 from escalate.cli import incidents as incident_commands
 from escalate.cli import server
 from escalate.cli import updates as update_commands
@@ -67,6 +68,7 @@ app.add_typer(routing_app, name="routing")
 app.add_typer(silence_app, name="silence")
 incident_commands.register(incident_app)
 update_commands.register(incident_app)
+incident_sla_commands.register(incident_app)
 app.add_typer(incident_app, name="incident")
 app.add_typer(method_app, name="contact-method")
 app.add_typer(rule_app, name="notification-rule")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from escalate.sla.models import Severity
+from escalate.sla.calculator import ClockStatus
+from escalate.sla.models import ClockKind, Severity
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 
@@ -85,3 +87,28 @@ class SlaPolicyRead(BaseModel):
     credit_cap_percent: PercentOut
     targets: list[SlaTargetRead]
     credit_tiers: list[CreditTierRead]
+
+
+class SlaClockRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    account_id: int
+    account_name: str
+    kind: ClockKind
+    sequence: int = Field(description="Update clocks: 0 the first update, then each interval.")
+    label: str
+    target_minutes: int
+    started_at: datetime
+    due_at: datetime
+    met_at: datetime | None
+    breached: bool
+    late_minutes: int | None = Field(
+        description="Whole minutes late (rounded up); for an open clock, as of now."
+    )
+    status: ClockStatus
+    minutes_left: int | None = Field(description="Open and not yet due: whole minutes left.")
+
+
+class SlaClockPage(BaseModel):
+    items: list[SlaClockRead]
+    total: int

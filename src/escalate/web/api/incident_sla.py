@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from escalate.ids import MAX_ID
 from escalate.sla import reads as sla_reads
-from escalate.sla.calculator import ClockStatus
-from escalate.sla.models import ClockKind
+from escalate.sla.schemas import SlaClockPage, SlaClockRead
 from escalate.web.deps import ActorDep, ContainerDep, PageDep, SessionDep
 
 router = APIRouter(tags=["sla"])
-
-
-class SlaClockRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    account_id: int
-    account_name: str
-    kind: ClockKind
-    sequence: int = Field(description="Update clocks: 0 the first update, then each interval.")
-    label: str
-    target_minutes: int
-    started_at: datetime
-    due_at: datetime
-    met_at: datetime | None
-    breached: bool
-    late_minutes: int | None = Field(
-        description="Whole minutes late (rounded up); for an open clock, as of now."
-    )
-    status: ClockStatus
-    minutes_left: int | None = Field(description="Open and not yet due: whole minutes left.")
-
-
-class SlaClockPage(BaseModel):
-    items: list[SlaClockRead]
-    total: int
 
 
 @router.get("/incidents/{incident_id}/sla", response_model=SlaClockPage)

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, status
-from pydantic import BaseModel
 
 from escalate.portal import service as portal_service
+from escalate.portal.schemas import PortalInviteRead
 from escalate.web.deps import ActorDep, ContainerDep, SessionDep
 
 router = APIRouter(tags=["customer portal"])
-
-
-class PortalInviteRead(BaseModel):
-    customer_user_id: int
-    account_id: int
-    contact_id: int
-    email: str
-    invited_at: datetime
-    invite_expires_at: datetime | None
-    activated_at: datetime | None
 
 
 @router.post(
@@ -45,12 +33,4 @@ def invite_contact(
         account_id=account_id,
         contact_id=contact_id,
     )
-    return PortalInviteRead(
-        customer_user_id=user.id,
-        account_id=user.account_id,
-        contact_id=user.contact_id,
-        email=user.email,
-        invited_at=user.invited_at,
-        invite_expires_at=user.invite_expires_at,
-        activated_at=user.activated_at,
-    )
+    return PortalInviteRead.of(user)
