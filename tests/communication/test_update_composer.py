@@ -91,3 +91,68 @@ def test_the_cli_posts_an_update_and_refuses_a_bad_one(container: Container, set
     assert unknown.exit_code == 2
     assert count(container, StatusUpdate) == 1
     assert count(container, Notification) == len(world.notified)
+
+
+def _kinds_offered(html: str) -> list[str]:
+    select = re.search(r'<select id="update-kind".*?</select>', html, re.S)
+    assert select, "no kind select in the composer"
+    return re.findall(r'<option value="([a-z]+)"', select.group(0))
+
+
+def test_the_incident_page_has_the_composer_and_comes_back_to_itself(
+    client: TestClient, container: Container, make_user
+) -> None:
+    world = build_world(container)
+    _staff_login(client, make_user)
+    path = f"/incidents/{world.incident_id}"
+    page = client.get(path)
+    assert 'id="update-composer"' in page.text
+    assert 'name="back" value="incident"' in page.text
+    # A triggered incident suggests the first word to customers, its template filled in.
+    assert _kinds_offered(page.text)[0] == "acknowledgement"
+    assert re.search(r'<option value="acknowledgement" selected>', page.text)
+    assert "We are aware of a problem affecting Checkout API" in page.text
+    form = {
+        "csrf_token": csrf_of(page.text),
+        "back": "incident",
+        "kind": "investigating",
+        "audience": "customers",
+        "message": "Looking into checkout errors.",
+    }
+    posted = client.post(f"{path}/updates", data=form, follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith(f"{path}?saved=update")
+    assert "Update posted." in client.get(posted.headers["location"]).text
+    assert count(container, UpdateDelivery) == len(world.notified)
+
+
+def test_a_resolved_incident_offers_only_its_resolution_notice(
+    client: TestClient, container: Container, make_user
+) -> None:
+    world = build_world(container)
+    _staff_login(client, make_user)
+    path = f"/incidents/{world.incident_id}"
+    token = csrf_of(client.get(path).text)
+    assert (
+        client.post(f"{path}/resolve", data={"csrf_token": token}, follow_redirects=False)
+    ).status_code == 303
+    for shown in (client.get(path).text, client.get(f"{path}/updates").text):
+        assert _kinds_offered(shown) == ["resolved"]
+    refused = client.post(
+        f"{path}/updates",
+        data={"csrf_token": token, "kind": "identified", "audience": "customers", "message": "x"},
+    )
+    assert refused.status_code == 409
+    assert count(container, StatusUpdate) == 0
+    notice = client.post(
+        f"{path}/updates",
+        data={
+            "csrf_token": token,
+            "kind": "resolved",
+            "audience": "customers",
+            "message": "Resolved: checkout works again.",
+        },
+        follow_redirects=False,
+    )
+    assert notice.status_code == 303
+    assert count(container, StatusUpdate) == 1

@@ -308,13 +308,18 @@ def test_an_update_posted_on_the_incident_page_reaches_the_portal_and_the_status
         )
 
     page = laptop
-    log_in_from(page, live_server, f"/incidents/{incident_id}/updates", techcorp)
+    log_in_from(page, live_server, f"/incidents/{incident_id}", techcorp)
     composer = page.locator("#update-composer")
+    text = composer.get_by_label("Message")
+    expect(text).to_have_value(re.compile("^We are aware of a problem"))
     composer.get_by_label("Kind").select_option("identified")
+    expect(text).to_have_value(re.compile("identified", re.IGNORECASE))  # the kind's template
     composer.get_by_label("Audience").select_option("public")
     message = "A faulty load balancer rule sends EU traffic to a drained pool; rolling back."
-    composer.get_by_label("Message").fill(message)
+    text.fill(message)
     composer.get_by_role("button", name="Post update").click()
+    expect(page).to_have_url(re.compile(rf"/incidents/{incident_id}\?saved=update"))
+    expect(page.get_by_text("Update posted.")).to_be_visible()
     expect(page.get_by_text(message).first).to_be_visible()
 
     customer = chromium.new_context(viewport=LAPTOP).new_page()

@@ -45,7 +45,7 @@ def test_declare_move_and_edit_from_the_pages(
     page = client.get(path)
     assert page.status_code == 200
     assert "TechCorp" in page.text and "EU shoppers" in page.text
-    assert 'value="investigating"' in page.text and "commander assigned" in page.text
+    assert 'name="status" value="investigating"' in page.text and "commander assigned" in page.text
     token = csrf_of(page.text)
 
     clock.advance(timedelta(minutes=20))
@@ -55,7 +55,8 @@ def test_declare_move_and_edit_from_the_pages(
     )
     assert moved.status_code == 303
     shown = client.get(path).text
-    assert 'value="acknowledged"' not in shown and 'value="identified"' in shown
+    assert 'name="status" value="acknowledged"' not in shown
+    assert 'name="status" value="identified"' in shown
 
     roles = client.post(
         f"{path}/roles",

@@ -29,6 +29,7 @@ from escalate.web.pages import forms, incident_sla, listing
 from escalate.web.pages.rendering import render
 from escalate.web.pages.routing import PageRoute, error_page
 from escalate.web.pages.sessions import FormDep, FormLoginDep, LoginDep
+from escalate.web.pages.updates import composer_context
 
 router = APIRouter(route_class=PageRoute)
 
@@ -201,6 +202,8 @@ def show_incident(
             **incident_sla.sla_context(
                 session, container.clock, actor=login.actor, incident=incident
             ),
+            **composer_context(session, login, incident),
+            "composer_back": "incident",
         },
     )
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from escalate.incidents import lifecycle
 from escalate.incidents import service as incident_service
 from escalate.incidents import updates as update_service
-from escalate.incidents.models import Audience, IncidentStatus, UpdateKind
+from escalate.incidents.models import Audience, Incident, IncidentStatus, UpdateKind
 from escalate.incidents.update_schemas import UpdateCreate, UpdatePreview
 from escalate.web.deps import FAILED, ContainerDep, SessionDep
 from escalate.web.pages import forms, listing
@@ -35,6 +35,48 @@ def _data(form: FormData) -> UpdateCreate:
     )
 
 
+def composer_context(
+    session: SessionDep,
+    login: Login,
+    incident: Incident,
+    *,
+    state: forms.FormState | None = None,
+    kind: str | None = None,
+) -> dict[str, object]:
+    """What templates/incidents/_composer.html needs. A resolved incident takes only its
+    resolution notice (the domain's rule), so that is the only kind offered."""
+    templates = update_service.templates(session, actor=login.actor, incident_id=incident.id)
+    messages = {t.kind.value: t.message for t in templates}
+    resolved = incident.status == IncidentStatus.RESOLVED
+    kinds = [UpdateKind.RESOLVED] if resolved else list(UpdateKind)
+    chosen = kind if kind in {k.value for k in kinds} else _suggested_kind(incident).value
+    return {
+        "templates": [t for t in templates if t.kind in kinds],
+        "template_messages": messages,
+        "state": state
+        or forms.FormState(
+            values={
+                "kind": chosen,
+                "audience": Audience.CUSTOMERS.value,
+                "message": messages[chosen],
+            }
+        ),
+        "kinds": kinds,
+        "audiences": list(Audience),
+        "statuses": list(IncidentStatus),
+        "can_post": login.role in lifecycle.RESPONDERS,
+    }
+
+
+def _suggested_kind(incident: Incident) -> UpdateKind:
+    """The template that fits where the incident stands: first word to customers while it
+    is new, then the status it is in."""
+    status = IncidentStatus(incident.status)
+    if status in (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED):
+        return UpdateKind.ACKNOWLEDGEMENT
+    return UpdateKind(status.value)
+
+
 def _composer(
     request: Request,
     session: SessionDep,
@@ -43,39 +85,27 @@ def _composer(
     *,
     state: forms.FormState | None = None,
     preview: UpdatePreview | None = None,
+    kind: str | None = None,
 ) -> Response:
     incident = incident_service.get_incident(session, actor=login.actor, incident_id=incident_id)
-    templates = update_service.templates(session, actor=login.actor, incident_id=incident_id)
     page = update_service.list_updates(
         session, actor=login.actor, incident_id=incident_id, page=listing.page_params(request)
     )
-    state = state or forms.FormState(
-        values={
-            "kind": UpdateKind.INVESTIGATING.value,
-            "audience": Audience.CUSTOMERS.value,
-            "message": next(t.message for t in templates if t.kind == UpdateKind.INVESTIGATING),
-        }
-    )
+    context = composer_context(session, login, incident, state=state, kind=kind)
     return render(
         request,
         "incidents/updates.html",
         {
+            **context,
             "nav": "incidents",
             "incident": incident,
-            "templates": templates,
             "updates": page.items,
             "deliveries": update_service.deliveries_of(session, [u.id for u in page.items]),
             "pager": listing.pager(request, page, path=f"/incidents/{incident_id}/updates"),
-            "state": state,
             "preview": preview,
-            "kinds": list(UpdateKind),
-            "audiences": list(Audience),
-            "statuses": list(IncidentStatus),
-            "can_post": login.role in lifecycle.RESPONDERS
-            and incident.status != IncidentStatus.RESOLVED,
             "posted": request.query_params.get("posted", ""),
         },
-        status_code=state.status,
+        status_code=state.status if state else 200,
     )
 
 
@@ -84,18 +114,7 @@ def updates_page(
     incident_id: str, request: Request, session: SessionDep, login: LoginDep
 ) -> Response:
     found = listing.path_id(incident_id, noun="incident", field="incident_id")
-    kind = request.query_params.get("kind")
-    state = None
-    if kind in {k.value for k in UpdateKind}:
-        templates = update_service.templates(session, actor=login.actor, incident_id=found)
-        state = forms.FormState(
-            values={
-                "kind": kind,
-                "audience": Audience.CUSTOMERS.value,
-                "message": next(t.message for t in templates if t.kind == kind),
-            }
-        )
-    return _composer(request, session, login, found, state=state)
+    return _composer(request, session, login, found, kind=request.query_params.get("kind"))
 
 
 def _parsed(form: FormData, state: forms.FormState) -> UpdateCreate | None:
@@ -134,6 +153,8 @@ def post_update(
         setattr(request.state, FAILED, True)
         session.rollback()
         return _composer(request, session, login, found, state=state)
+    if form.get("back") == "incident":
+        return RedirectResponse(f"/incidents/{found}?saved=update#customers-title", status_code=303)
     return RedirectResponse(f"/incidents/{found}/updates?posted=1", status_code=303)
 
 

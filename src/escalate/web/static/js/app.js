@@ -7,6 +7,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     setUpNavigation();
     setUpConfirmations();
+    document.querySelectorAll("[data-template-source]").forEach(setUpTemplateSwap);
     document.querySelectorAll("[data-live-refresh]").forEach(setUpLiveRefresh);
   });
 
@@ -37,6 +38,27 @@
       var form = event.target;
       var question = form instanceof HTMLFormElement && form.getAttribute("data-confirm");
       if (question && !window.confirm(question)) event.preventDefault();
+    });
+  }
+
+  // <select data-template-source data-templates='{"kind": "text"}'> in a form with a
+  // <textarea data-template-target>: choosing a kind puts its template in the text, unless
+  // the responder has written something of their own there.
+  function setUpTemplateSwap(select) {
+    var target = select.form && select.form.querySelector("[data-template-target]");
+    var templates;
+    try {
+      templates = JSON.parse(select.getAttribute("data-templates") || "{}");
+    } catch (error) {
+      return;
+    }
+    if (!target) return;
+    select.addEventListener("change", function () {
+      var untouched = target.value.trim() === "";
+      Object.keys(templates).forEach(function (kind) {
+        if (target.value === templates[kind]) untouched = true;
+      });
+      if (untouched && templates[select.value] !== undefined) target.value = templates[select.value];
     });
   }
 
