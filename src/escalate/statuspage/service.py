@@ -1,27 +1,30 @@
-"""What the public status page shows, read from public updates only; service groups; and
-e-mail subscriptions. Nothing here reads internal notes, customer-only updates or account
-names: a page is built from services, impact levels and public update texts. Functions
-flush, never commit."""
+"""What the public status page shows, read from public updates only, and e-mail
+subscriptions (the groups themselves are managed in statuspage.groups). Nothing here reads
+internal notes, customer-only updates or account names: a page is built from services,
+impact levels and public update texts. Functions flush, never commit.
+
+A page costs a fixed number of queries however many incidents its window holds: the
+incidents' services and impact levels are read in one query each, not one per incident."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from escalate.accounts import service as account_service
-from escalate.accounts.models import Service, ServiceGroup, ServiceGroupMember
-from escalate.auth.permissions import Actor, Permission, authorize
+from escalate.accounts.models import Service, ServiceGroup
 from escalate.clock import Clock
-from escalate.errors import Conflict, NotFound
+from escalate.errors import NotFound
 from escalate.incidents import updates as update_service
 from escalate.incidents.models import (
     AffectedAccount,
     Audience,
     Incident,
+    IncidentService,
     IncidentStatus,
     StatusSubscriber,
     StatusUpdate,
@@ -30,87 +33,13 @@ from escalate.incidents.models import (
 from escalate.keys import digest
 from escalate.notify import outbox
 from escalate.notify.models import Channel
-from escalate.pagination import Page, PageParams, paginate
 from escalate.settings import Settings
+from escalate.statuspage.groups import public_group, services_of
 from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
-from escalate.statuspage.schemas import ServiceGroupCreate, ServiceGroupRead
 
 HISTORY_DAYS = 90
 FEED_ENTRIES = 50
 ALL_SERVICES = "All services"
-
-
-# --- service groups (admin) -----------------------------------------------------------
-
-
-def list_groups(session: Session, *, actor: Actor, page: PageParams) -> Page[ServiceGroup]:
-    """Service groups in page order."""
-    authorize(actor, Permission.READ)
-    stmt = select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.name)
-    return paginate(session, stmt, page)
-
-
-def create_group(session: Session, *, actor: Actor, data: ServiceGroupCreate) -> ServiceGroup:
-    """A new group with its services (names or ids)."""
-    authorize(actor, Permission.SERVICES_WRITE)
-    if session.scalar(
-        select(ServiceGroup.id).where(func.lower(ServiceGroup.name) == data.name.lower())
-    ):
-        raise Conflict(f"a service group named {data.name} exists already", field="name")
-    if session.scalar(select(ServiceGroup.id).where(ServiceGroup.slug == data.slug)):
-        raise Conflict(f"the slug {data.slug} is taken", field="slug")
-    service_ids: list[int] = []
-    for ref in data.services:
-        service_id = account_service.service_id_for(session, ref)
-        if service_id not in service_ids:
-            service_ids.append(service_id)
-    group = ServiceGroup(
-        name=data.name,
-        slug=data.slug,
-        description=data.description,
-        is_public=data.is_public,
-        position=data.position,
-    )
-    session.add(group)
-    session.flush()
-    for position, service_id in enumerate(service_ids):
-        session.add(ServiceGroupMember(group_id=group.id, service_id=service_id, position=position))
-    session.flush()
-    return group
-
-
-def group_read(session: Session, group: ServiceGroup) -> ServiceGroupRead:
-    services = _services_of(session, group)
-    return ServiceGroupRead(
-        id=group.id,
-        name=group.name,
-        slug=group.slug,
-        description=group.description,
-        is_public=group.is_public,
-        position=group.position,
-        service_ids=[s.id for s in services],
-        services=[s.name for s in services],
-    )
-
-
-def _services_of(session: Session, group: ServiceGroup) -> list[Service]:
-    return list(
-        session.scalars(
-            select(Service)
-            .join(ServiceGroupMember, ServiceGroupMember.service_id == Service.id)
-            .where(ServiceGroupMember.group_id == group.id)
-            .order_by(ServiceGroupMember.position, Service.name)
-        )
-    )
-
-
-def public_group(session: Session, *, slug: str) -> ServiceGroup:
-    group = session.scalar(
-        select(ServiceGroup).where(ServiceGroup.slug == slug, ServiceGroup.is_public.is_(True))
-    )
-    if group is None:
-        raise NotFound(f"no status page {slug}", field="slug")
-    return group
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -174,17 +103,18 @@ def _page_groups(
     """(name, slug, description, services) of what the page shows: one group, every public
     group, or with no public group defined, all services."""
     if slug is not None:
-        group = public_group(session, slug=slug)
-        return [(group.name, group.slug, group.description, _services_of(session, group))]
-    groups = list(
-        session.scalars(
-            select(ServiceGroup)
-            .where(ServiceGroup.is_public.is_(True))
-            .order_by(ServiceGroup.position, ServiceGroup.name)
+        groups = [public_group(session, slug=slug)]
+    else:
+        groups = list(
+            session.scalars(
+                select(ServiceGroup)
+                .where(ServiceGroup.is_public.is_(True))
+                .order_by(ServiceGroup.position, ServiceGroup.name)
+            )
         )
-    )
     if groups:
-        return [(g.name, g.slug, g.description, _services_of(session, g)) for g in groups]
+        members = services_of(session, [g.id for g in groups])
+        return [(g.name, g.slug, g.description, members[g.id]) for g in groups]
     services = list(session.scalars(select(Service).order_by(Service.name)))
     return [(ALL_SERVICES, None, None, services)]
 
@@ -196,27 +126,43 @@ def public_incidents(
     were under way after `since`, newest first."""
     if not services:
         return []
+    # Old updates of incidents long over never reach the page: skip them here.
+    shown = (
+        StatusUpdate.audience == Audience.PUBLIC.value,
+        or_(StatusUpdate.posted_at >= since, Incident.status != IncidentStatus.RESOLVED),
+    )
     rows = list(
         session.execute(
             select(StatusUpdate, Incident)
             .join(Incident, Incident.id == StatusUpdate.incident_id)
-            .where(
-                StatusUpdate.audience == Audience.PUBLIC.value,
-                # Old updates of incidents long over never reach the page: skip them here.
-                or_(StatusUpdate.posted_at >= since, Incident.status != IncidentStatus.RESOLVED),
-            )
+            .where(*shown)
             .order_by(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc())
         ).all()
     )
+    if not rows:
+        return []
+    incident_ids = (
+        select(StatusUpdate.incident_id)
+        .join(Incident, Incident.id == StatusUpdate.incident_id)
+        .where(*shown)
+    )
+    touched_by = _page_services_by_incident(session, incident_ids, set(services))
+    levels_by = _impact_levels_by_incident(session, incident_ids)
     found: dict[int, PublicIncident] = {}
+    skipped: set[int] = set()
     for update, incident in rows:
         entry = found.get(incident.id)
         if entry is None:
-            touched = set(update_service.affected_service_ids(session, incident)) & set(services)
-            if not touched:
+            if incident.id in skipped:
                 continue
-            entry = _public_incident(session, incident, touched, services, latest=update)
-            if entry.ended_at is not None and entry.ended_at < since:
+            touched = set(touched_by.get(incident.id, ()))
+            if incident.service_id in services:
+                touched.add(incident.service_id)
+            entry = _public_incident(
+                incident, touched, services, levels_by.get(incident.id, []), latest=update
+            )
+            if not touched or (entry.ended_at is not None and entry.ended_at < since):
+                skipped.add(incident.id)
                 continue
             found[incident.id] = entry
         entry.updates.append(
@@ -233,19 +179,43 @@ def public_incidents(
     return sorted(found.values(), key=lambda i: i.started_at, reverse=True)
 
 
+def _page_services_by_incident(
+    session: Session, incident_ids: Select[Any], service_ids: set[int]
+) -> dict[int, set[int]]:
+    """The page's services each of these incidents lists among its affected services."""
+    found: dict[int, set[int]] = {}
+    rows = session.execute(
+        select(IncidentService.incident_id, IncidentService.service_id).where(
+            IncidentService.incident_id.in_(incident_ids),
+            IncidentService.service_id.in_(sorted(service_ids)),
+        )
+    )
+    for incident_id, service_id in rows:
+        found.setdefault(incident_id, set()).add(service_id)
+    return found
+
+
+def _impact_levels_by_incident(session: Session, incident_ids: Select[Any]) -> dict[int, list[str]]:
+    """The impact levels recorded for each of these incidents' (not excluded) accounts."""
+    found: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(AffectedAccount.incident_id, AffectedAccount.impact_level)
+        .where(AffectedAccount.incident_id.in_(incident_ids), AffectedAccount.excluded.is_(False))
+        .distinct()
+    )
+    for incident_id, level in rows:
+        found.setdefault(incident_id, []).append(str(level))
+    return found
+
+
 def _public_incident(
-    session: Session,
     incident: Incident,
     touched: set[int],
     services: dict[int, str],
+    levels: list[str],
     *,
     latest: StatusUpdate,
 ) -> PublicIncident:
-    levels = session.scalars(
-        select(AffectedAccount.impact_level).where(
-            AffectedAccount.incident_id == incident.id, AffectedAccount.excluded.is_(False)
-        )
-    )
     # Over for the public once resolved, or once its latest public update says resolved.
     ended_at = incident.resolved_at
     if ended_at is None and latest.kind == UpdateKind.RESOLVED:
@@ -254,7 +224,7 @@ def _public_incident(
     return PublicIncident(
         id=incident.id,
         label=", ".join(sorted(services[s] for s in touched)),
-        state=impact_of([str(level) for level in levels], str(incident.severity)),
+        state=impact_of(levels, str(incident.severity)),
         is_open=is_open,
         started_at=incident.started_at or incident.opened_at,
         ended_at=None if is_open else (ended_at or latest.posted_at),
