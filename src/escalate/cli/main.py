@@ -20,6 +20,7 @@ from escalate.cli.policies import policy_app
 from escalate.cli.routing import incident_app, routing_app, silence_app
 from escalate.cli.runtime import EXIT_CODES_HELP
 from escalate.cli.schedules import schedule_app
+from escalate.cli.service_groups import service_group_app
 from escalate.cli.services import service_app
 from escalate.cli.sla import sla_app
 from escalate.cli.users import token_app, user_app
@@ -60,6 +61,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(contact_app, name="contact")
 app.add_typer(contract_app, name="contract")
 app.add_typer(service_app, name="service")
+app.add_typer(service_group_app, name="service-group")
 app.add_typer(sla_app, name="sla")
 app.add_typer(demo_app, name="demo")
 app.add_typer(integration_app, name="integration")
