@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/api_throughput.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/paging.py
+	$(BIN)/python bench/statuspage.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
