@@ -39,6 +39,8 @@ from escalate.statuspage.rules import ServiceState, Window, history, impact_of, 
 
 HISTORY_DAYS = 90
 FEED_ENTRIES = 50
+FEED_DAYS = 3650
+PAST_SHOWN = 20  # past incidents listed under the history (all of them count in it)
 ALL_SERVICES = "All services"
 
 
@@ -123,60 +125,105 @@ def public_incidents(
     session: Session, now: datetime, *, services: dict[int, str], since: datetime
 ) -> list[PublicIncident]:
     """Incidents with at least one public update that affect one of these services and
-    were under way after `since`, newest first."""
+    were under way after `since`, newest first; without their updates (`attach_updates`
+    loads them for the incidents a page shows)."""
     if not services:
         return []
-    # Old updates of incidents long over never reach the page: skip them here.
-    shown = (
+    shown = _shown_updates(since)
+    # Each incident once, with its latest shown public update: what decides whether the
+    # public still sees it as open.
+    ranked = (
+        select(
+            StatusUpdate.incident_id,
+            StatusUpdate.kind,
+            StatusUpdate.posted_at,
+            func.row_number()
+            .over(
+                partition_by=StatusUpdate.incident_id,
+                order_by=(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Incident, Incident.id == StatusUpdate.incident_id)
+        .where(*shown)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Incident.id,
+            Incident.status,
+            Incident.severity,
+            Incident.service_id,
+            Incident.started_at,
+            Incident.opened_at,
+            Incident.resolved_at,
+            ranked.c.kind,
+            ranked.c.posted_at,
+        )
+        .join(ranked, ranked.c.incident_id == Incident.id)
+        .where(ranked.c.rank == 1)
+    ).all()
+    if not rows:
+        return []
+    incident_ids = select(ranked.c.incident_id).where(ranked.c.rank == 1)
+    touched_by = _page_services_by_incident(session, incident_ids, set(services))
+    levels_by = _impact_levels_by_incident(session, incident_ids)
+    found: list[PublicIncident] = []
+    for row in rows:
+        touched = set(touched_by.get(row.id, ()))
+        if row.service_id in services:
+            touched.add(row.service_id)
+        if not touched:
+            continue
+        entry = _public_incident(row, touched, services, levels_by.get(row.id, []))
+        if entry.ended_at is not None and entry.ended_at < since:
+            continue
+        found.append(entry)
+    return sorted(found, key=lambda i: (i.started_at, i.id), reverse=True)
+
+
+def _shown_updates(since: datetime) -> tuple[Any, ...]:
+    """Public updates, and of incidents long over only those of the window: old updates of
+    incidents resolved before it never reach a page."""
+    return (
         StatusUpdate.audience == Audience.PUBLIC.value,
         or_(StatusUpdate.posted_at >= since, Incident.status != IncidentStatus.RESOLVED),
     )
-    rows = list(
-        session.execute(
-            select(StatusUpdate, Incident)
-            .join(Incident, Incident.id == StatusUpdate.incident_id)
-            .where(*shown)
-            .order_by(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc())
-        ).all()
-    )
-    if not rows:
-        return []
-    incident_ids = (
-        select(StatusUpdate.incident_id)
-        .join(Incident, Incident.id == StatusUpdate.incident_id)
-        .where(*shown)
-    )
-    touched_by = _page_services_by_incident(session, incident_ids, set(services))
-    levels_by = _impact_levels_by_incident(session, incident_ids)
-    found: dict[int, PublicIncident] = {}
-    skipped: set[int] = set()
-    for update, incident in rows:
-        entry = found.get(incident.id)
-        if entry is None:
-            if incident.id in skipped:
-                continue
-            touched = set(touched_by.get(incident.id, ()))
-            if incident.service_id in services:
-                touched.add(incident.service_id)
-            entry = _public_incident(
-                incident, touched, services, levels_by.get(incident.id, []), latest=update
-            )
-            if not touched or (entry.ended_at is not None and entry.ended_at < since):
-                skipped.add(incident.id)
-                continue
-            found[incident.id] = entry
-        entry.updates.append(
-            PublicUpdate(
-                id=update.id,
-                incident_id=incident.id,
-                label=entry.label,
-                kind=UpdateKind(update.kind),
-                status=IncidentStatus(update.status),
-                message=update.message,
-                posted_at=update.posted_at,
-            )
+
+
+def attach_updates(session: Session, incidents: list[PublicIncident], *, since: datetime) -> None:
+    """Fill these incidents' public updates, newest first, in one query."""
+    by_id = {i.id: i for i in incidents}
+    if not by_id:
+        return
+    rows = session.execute(
+        select(
+            StatusUpdate.id,
+            StatusUpdate.incident_id,
+            StatusUpdate.kind,
+            StatusUpdate.status,
+            StatusUpdate.message,
+            StatusUpdate.posted_at,
         )
-    return sorted(found.values(), key=lambda i: i.started_at, reverse=True)
+        .join(Incident, Incident.id == StatusUpdate.incident_id)
+        .where(StatusUpdate.incident_id.in_(sorted(by_id)), *_shown_updates(since))
+        .order_by(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc())
+    )
+    for row in rows:
+        entry = by_id[row.incident_id]
+        entry.updates.append(_public_update(row, entry.label))
+
+
+def _public_update(row: Any, label: str) -> PublicUpdate:
+    return PublicUpdate(
+        id=row.id,
+        incident_id=row.incident_id,
+        label=label,
+        kind=UpdateKind(row.kind),
+        status=IncidentStatus(row.status),
+        message=row.message,
+        posted_at=row.posted_at,
+    )
 
 
 def _page_services_by_incident(
@@ -209,25 +256,22 @@ def _impact_levels_by_incident(session: Session, incident_ids: Select[Any]) -> d
 
 
 def _public_incident(
-    incident: Incident,
-    touched: set[int],
-    services: dict[int, str],
-    levels: list[str],
-    *,
-    latest: StatusUpdate,
+    row: Any, touched: set[int], services: dict[int, str], levels: list[str]
 ) -> PublicIncident:
-    # Over for the public once resolved, or once its latest public update says resolved.
-    ended_at = incident.resolved_at
-    if ended_at is None and latest.kind == UpdateKind.RESOLVED:
-        ended_at = latest.posted_at
-    is_open = incident.status != IncidentStatus.RESOLVED and latest.kind != UpdateKind.RESOLVED
+    """`row`: the incident's columns with its latest shown public update's kind and time.
+    Over for the public once resolved, or once its latest public update says resolved."""
+    latest_resolved = row.kind == UpdateKind.RESOLVED
+    ended_at = row.resolved_at
+    if ended_at is None and latest_resolved:
+        ended_at = row.posted_at
+    is_open = row.status != IncidentStatus.RESOLVED and not latest_resolved
     return PublicIncident(
-        id=incident.id,
+        id=row.id,
         label=", ".join(sorted(services[s] for s in touched)),
-        state=impact_of(levels, str(incident.severity)),
+        state=impact_of(levels, str(row.severity)),
         is_open=is_open,
-        started_at=incident.started_at or incident.opened_at,
-        ended_at=None if is_open else (ended_at or latest.posted_at),
+        started_at=row.started_at or row.opened_at,
+        ended_at=None if is_open else (ended_at or row.posted_at),
         service_ids=touched,
     )
 
@@ -239,6 +283,8 @@ def status_view(session: Session, now: datetime, *, slug: str | None = None) -> 
     since = now - timedelta(days=HISTORY_DAYS)
     incidents = public_incidents(session, now, services=services, since=since)
     open_incidents = [i for i in incidents if i.is_open]
+    past_incidents = [i for i in incidents if not i.is_open][:PAST_SHOWN]
+    attach_updates(session, open_incidents + past_incidents, since=since)
     states: dict[int, ServiceState] = {
         sid: worst(i.state for i in open_incidents if sid in i.service_ids) for sid in services
     }
@@ -263,7 +309,7 @@ def status_view(session: Session, now: datetime, *, slug: str | None = None) -> 
         overall=worst(states.values()),
         groups=groups,
         open_incidents=open_incidents,
-        past_incidents=[i for i in incidents if not i.is_open][:20],
+        past_incidents=past_incidents,
         history=days,
     )
 
@@ -272,10 +318,34 @@ def feed_updates(session: Session, now: datetime, *, slug: str | None = None) ->
     """The newest public updates of the page's services, for the Atom feed."""
     page_groups = _page_groups(session, slug)
     services = {s.id: s.name for _, _, _, members in page_groups for s in members}
-    incidents = public_incidents(session, now, services=services, since=now - timedelta(days=3650))
-    updates = [u for i in incidents for u in i.updates]
-    updates.sort(key=lambda u: (u.posted_at, u.id), reverse=True)
-    return updates[:FEED_ENTRIES]
+    since = now - timedelta(days=FEED_DAYS)
+    labels = {i.id: i.label for i in public_incidents(session, now, services=services, since=since)}
+    if not labels:
+        return []
+    # Newest first, and only as far as the feed needs: the page's incidents are filtered
+    # here rather than in an IN list that years of incidents would make unbounded.
+    rows = session.execute(
+        select(
+            StatusUpdate.id,
+            StatusUpdate.incident_id,
+            StatusUpdate.kind,
+            StatusUpdate.status,
+            StatusUpdate.message,
+            StatusUpdate.posted_at,
+        )
+        .join(Incident, Incident.id == StatusUpdate.incident_id)
+        .where(*_shown_updates(since))
+        .order_by(StatusUpdate.posted_at.desc(), StatusUpdate.id.desc())
+        .execution_options(yield_per=FEED_ENTRIES * 4)
+    )
+    entries: list[PublicUpdate] = []
+    for row in rows:
+        if row.incident_id in labels:
+            entries.append(_public_update(row, labels[row.incident_id]))
+            if len(entries) == FEED_ENTRIES:
+                break
+    rows.close()
+    return entries
 
 
 # --- subscribers ----------------------------------------------------------------------
