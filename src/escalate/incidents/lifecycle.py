@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escalate.accounts import service as account_service
@@ -22,12 +21,13 @@ from escalate.clock import Clock
 from escalate.errors import InvalidTransition, ValidationFailed
 from escalate.incidents import affected, checklists, observers, opening
 from escalate.incidents import service as incident_service
+from escalate.incidents import timeline as timeline_reads
 from escalate.incidents.events import SYSTEM_LABEL, who
 from escalate.incidents.events import record_event as _record_event
 from escalate.incidents.guards import RESPONDERS, locked, require_responder
 from escalate.incidents.models import Incident, IncidentEvent, IncidentSeverity, IncidentStatus
 from escalate.incidents.schemas import IncidentDeclare
-from escalate.pagination import Page, PageParams, paginate
+from escalate.pagination import Page, PageParams
 
 __all__ = ["RESPONDERS", "SYSTEM_LABEL", "record_event"]
 
@@ -115,18 +115,11 @@ def timeline(
     incident_id: int,
     page: PageParams,
     internal: bool | None = None,
-) -> Page[IncidentEvent]:
-    """The incident's timeline, oldest first; `internal=False` keeps the lines customers
-    may see, `True` only the internal ones."""
+) -> Page[timeline_reads.TimelineEntry]:
+    """The incident's timeline with its alerts, oldest first (incidents.timeline);
+    `internal=False` keeps the lines customers may see, `True` only the internal ones."""
     incident_service.get_incident(session, actor=actor, incident_id=incident_id)
-    stmt = (
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident_id)
-        .order_by(IncidentEvent.at, IncidentEvent.id)
-    )
-    if internal is not None:
-        stmt = stmt.where(IncidentEvent.internal.is_(internal))
-    return paginate(session, stmt, page)
+    return timeline_reads.entries(session, incident_id=incident_id, page=page, internal=internal)
 
 
 def transition(

@@ -102,7 +102,12 @@ class IncidentDeclare(BaseModel):
 class IncidentEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
+    id: int = Field(description="The event's id, or the alert's for `source` alert lines.")
+    source: str = Field(
+        default="event",
+        description="event (recorded by Escalate), alert (an alert grouped into the "
+        "incident, first seen) or alert_resolved (the monitoring tool resolved it).",
+    )
     at: datetime
     kind: str
     actor_user_id: int | None
