@@ -69,3 +69,29 @@ def test_the_link_expires_after_seven_days_and_a_new_invite_replaces_it(
     )
     assert short.status_code == 422 and "8 characters" in short.text
     assert client.get(second.group(1)).status_code == 200  # still usable after a refusal
+
+
+def test_setting_the_password_through_the_link_signs_the_contact_in(
+    client: TestClient, container: Container, admin_headers, inbox: SmtpInbox
+) -> None:
+    world = build_world(container)
+    email = next(e for e in world.notified if "@globex" in e)
+    path = _invite_path(client, admin_headers, world.accounts["Globex"], world.contacts[email])
+    assert client.post(path, headers=admin_headers).status_code == 201
+    drain(container)
+    link = INVITE.search(inbox.text_to(email))
+    assert link
+    form = client.get(link.group(1))
+    done = client.post(
+        link.group(1),
+        data={
+            "password": "a long portal password",
+            "password_again": "a long portal password",
+            "csrf_token": csrf_of(form.text),
+        },
+        follow_redirects=False,
+    )
+    assert (done.status_code, done.headers["location"]) == (303, "/portal")
+    overview = client.get("/portal", follow_redirects=False)
+    assert overview.status_code == 200 and "Incidents affecting" in overview.text
+    assert client.get(link.group(1)).status_code == 404  # the link is spent

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from escalate.incidents.models import Incident, UpdateKind
+from escalate.incidents.models import UpdateKind
 from escalate.incidents.update_schemas import MAX_MESSAGE_CHARS, UpdateCreate
-from escalate.incidents.updates import subject_of
+from escalate.incidents.updates import subject_line
 from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
 
 NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
@@ -49,10 +49,9 @@ def test_history_marks_every_day_a_window_touches_with_its_worst_state() -> None
     assert days[date(2025, 10, 19)] == ServiceState.OPERATIONAL
 
 
-def test_a_mail_subject_is_one_line_whatever_the_title() -> None:
-    incident = Incident(title="Disk full\r\non db-1\n\nBcc: x@example.com")
-    assert subject_of(incident, UpdateKind.IDENTIFIED) == (
-        "[Identified] Disk full on db-1 Bcc: x@example.com"
+def test_a_mail_subject_is_one_line_whatever_the_names() -> None:
+    assert subject_line(UpdateKind.IDENTIFIED, "Checkout API\r\nBcc: x@example.com") == (
+        "[Identified] Checkout API Bcc: x@example.com"
     )
 
 

@@ -134,3 +134,38 @@ def test_the_ingest_path_derives_accounts_and_checklist_by_a_job(
     assert [a["account_id"] for a in shown["affected_accounts"]] == [techcorp]
     assert shown["service_ids"] == [api]
     assert client.get(f"{url}/checklist", headers=admin_headers).json()["total"] > 0
+
+
+def test_impact_windows_end_at_resolution_and_go_on_when_it_reopens(
+    client: TestClient,
+    container: Container,
+    clock: FrozenClock,
+    admin_headers: dict[str, str],
+    make_account,
+) -> None:
+    api = make_service(container, "API")
+    techcorp, globex = make_account("TechCorp"), make_account("Globex")
+    for account in (techcorp, globex):
+        use_service(container, account, api)
+    incident = declare(client, admin_headers, service="API")
+    path = f"/api/v1/incidents/{incident['id']}"
+    own_end = clock.now() + timedelta(minutes=20)
+    edited = client.patch(
+        f"{path}/accounts/{globex}", json={"impact_end": own_end.isoformat()}, headers=admin_headers
+    )
+    assert edited.status_code == 200, edited.text
+
+    def ends() -> dict[str, str | None]:
+        body = client.get(path, headers=admin_headers).json()
+        return {a["name"]: a["impact_end"] for a in body["affected_accounts"]}
+
+    clock.advance(timedelta(hours=1))
+    resolved = client.post(f"{path}/resolve", headers=admin_headers)
+    assert resolved.status_code == 200
+    resolved_at = resolved.json()["resolved_at"]
+    assert ends() == {"Globex": own_end.isoformat().replace("+00:00", "Z"), "TechCorp": resolved_at}
+
+    clock.advance(timedelta(minutes=10))
+    assert client.post(f"{path}/reopen", headers=admin_headers, json={}).status_code == 200
+    assert ends()["TechCorp"] is None  # the impact goes on
+    assert ends()["Globex"] is not None  # an end set by hand stays

@@ -372,6 +372,11 @@ SUPPORT_POLICY = PolicyCreate(
 OUTAGE_DETECTED_AT = datetime(2025, 10, 22, 13, 1, tzinfo=UTC)  # the monitoring alert
 PAGED_BY_HAND_AT = datetime(2025, 10, 22, 13, 40, tzinfo=UTC)
 JAMES_ACKNOWLEDGED_AT = datetime(2025, 10, 22, 13, 42, tzinfo=UTC)
+# What the outage cost TechCorp, as the escalation records it (DEMO-STORY, "The escalation").
+TECHCORP_AFFECTED_USERS = 200
+TECHCORP_BUSINESS_IMPACT = (
+    "150,000 USD lost productivity; missed client deliverables; damaged stakeholder confidence"
+)
 SERVICE_RESTORED_AT = datetime(2025, 10, 22, 19, 0, tzinfo=UTC)
 
 

@@ -35,6 +35,7 @@ from escalate.demo import data
 from escalate.errors import Conflict, ValidationFailed
 from escalate.incidents import checklists, lifecycle, opening, roles
 from escalate.incidents.models import (
+    AffectedAccount,
     Audience,
     Incident,
     IncidentStatus,
@@ -339,6 +340,7 @@ class _Load:
         incident.started_at = self.at(data.OUTAGE_START)
         incident.detected_at = self.at(data.OUTAGE_DETECTED_AT)
         opening.on_opened(self.session, self.clock_at(data.OUTAGE_DETECTED_AT), incident.id)
+        self._record_techcorp_impact(incident)
         lifecycle.acknowledge(
             self.session,
             self.clock_at(data.JAMES_ACKNOWLEDGED_AT),
@@ -365,6 +367,18 @@ class _Load:
                 restored = True
             self._recorded_update(incident, update, by=alex)
         sla_clocks.sync(self.session, FrozenClock(now), incident.id)
+
+    def _record_techcorp_impact(self, incident: Incident) -> None:
+        """The derived account carries what the outage cost TechCorp; its window ends with
+        the restoration (when the monitoring tool resolves the alert)."""
+        impact = self.session.scalar(
+            select(AffectedAccount)
+            .join(Account, Account.id == AffectedAccount.account_id)
+            .where(AffectedAccount.incident_id == incident.id, Account.name == data.TECHCORP.name)
+        )
+        assert impact is not None, "TechCorp uses the Production API: it is derived as affected"
+        impact.affected_users = data.TECHCORP_AFFECTED_USERS
+        impact.business_impact = data.TECHCORP_BUSINESS_IMPACT
 
     def _seen(self, integration: Integration, alert: data.DemoAlert) -> bool:
         return (

@@ -156,6 +156,7 @@ def transition(
         incident.resolved_at = now
         incident.resolved_by_user_id = actor.user_id
         incident.mitigated_at = incident.mitigated_at or now
+        incident_service.close_impact_windows(session, incident.id, now)
     if to == IncidentStatus.RESOLVED or before == IncidentStatus.TRIGGERED:
         _stop_escalation(incident)
     name = who(session, actor)
@@ -238,6 +239,7 @@ def reopen(
     if to == IncidentStatus.RESOLVED:
         raise InvalidTransition("an incident is reopened into an open status", field="status")
     now = clock.now()
+    incident_service.reopen_impact_windows(session, incident.id)
     incident.status = to
     incident.resolved_at = None
     incident.resolved_by_user_id = None

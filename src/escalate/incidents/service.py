@@ -259,6 +259,7 @@ def _worse(alert: NewAlert, severity: str) -> str:
 def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
     """A flapping alert came back: its incident re-opens if it had resolved, and escalates
     again from step 1 of its policy."""
+    reopen_impact_windows(session, incident_id)
     reopened = session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.status == IncidentStatus.RESOLVED)
@@ -285,6 +286,39 @@ def alert_reopened(session: Session, now: datetime, incident_id: int) -> None:
         .where(Incident.id == incident_id)
         .values(last_alert_at=now)
         .execution_options(synchronize_session=False)
+    )
+
+
+def close_impact_windows(session: Session, incident_id: int, at: datetime) -> None:
+    """The incident resolved at `at`: every affected account's impact that has no end of
+    its own ends then (an end set by hand is kept)."""
+    session.execute(
+        update(AffectedAccount)
+        .where(
+            AffectedAccount.incident_id == incident_id,
+            AffectedAccount.impact_end.is_(None),
+            or_(AffectedAccount.impact_start.is_(None), AffectedAccount.impact_start <= at),
+        )
+        .values(impact_end=at)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def reopen_impact_windows(session: Session, incident_id: int) -> None:
+    """The resolved incident re-opens: impacts that ended with its resolution go on. Call
+    it before the incident's resolved_at is cleared."""
+    resolved_at = (
+        select(Incident.resolved_at)
+        .where(Incident.id == incident_id, Incident.status == IncidentStatus.RESOLVED)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(AffectedAccount)
+        .where(
+            AffectedAccount.incident_id == incident_id, AffectedAccount.impact_end == resolved_at
+        )
+        .values(impact_end=None)
+        .execution_options(synchronize_session="fetch")
     )
 
 
@@ -328,6 +362,7 @@ def resolve_if_all_resolved(
     )
     resolved = bool(getattr(result, "rowcount", 0))
     if resolved:
+        close_impact_windows(session, incident_id, now)
         _note(session, now, incident_id, "resolved", "Resolved: all its alerts resolved")
         observers.incident_changed(session, _At(now), incident_id)
     return resolved

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from escalate.accounts.models import Account, Contact, Service, ServiceGroup, ServiceGroupMember
@@ -113,15 +113,20 @@ def reported_status(data: UpdateCreate, current: IncidentStatus) -> IncidentStat
     return KIND_STATUS.get(data.kind, current)
 
 
-def subject_of(incident: Incident, kind: UpdateKind) -> str:
-    # One line: a title from an alert may carry line breaks, which a mail header cannot.
-    title = " ".join(incident.title.split())[:200]
-    return f"[{KIND_LABELS[kind]}] {title}"
+def customer_label(session: Session, incident: Incident) -> str:
+    """What customers and the public call an incident: the services it affects. The title
+    is the responders' working name (often an alert's text, naming hosts) and never leaves."""
+    return ", ".join(affected_service_names(session, incident)) or "Our service"
 
 
-def public_subject_of(session: Session, incident: Incident, kind: UpdateKind) -> str:
-    names = affected_service_names(session, incident) or ["our service"]
-    return f"[{KIND_LABELS[kind]}] {', '.join(names)}"
+def subject_of(session: Session, incident: Incident, kind: UpdateKind) -> str:
+    """The subject of every update mail, to customers and subscribers alike."""
+    return subject_line(kind, customer_label(session, incident))
+
+
+def subject_line(kind: UpdateKind, label: str) -> str:
+    # One line whatever the names hold: a mail header cannot carry a line break.
+    return f"[{KIND_LABELS[kind]}] {' '.join(label.split())}"[:300]
 
 
 def customer_body(
@@ -206,20 +211,29 @@ def affected_service_names(session: Session, incident: Incident) -> list[str]:
 
 
 def _subscribers_stmt(service_ids: list[int]) -> Select[Any]:
-    """Confirmed, subscribed people of a public page listing one of these services (or of
-    the all-services page, service_group_id null)."""
+    """Confirmed, subscribed people of a public page that lists one of these services: a
+    public group's page, or the main page (service_group_id null), which lists the public
+    groups' services, or every service while no public group is defined (as
+    statuspage.service builds the pages). A service on no public page reaches nobody."""
+    if not service_ids:
+        return select(StatusSubscriber).where(false())
+    public = ServiceGroup.is_public.is_(True)
     groups = (
         select(ServiceGroupMember.group_id)
         .join(ServiceGroup, ServiceGroup.id == ServiceGroupMember.group_id)
-        .where(ServiceGroup.is_public.is_(True), ServiceGroupMember.service_id.in_(service_ids))
+        .where(public, ServiceGroupMember.service_id.in_(service_ids))
     )
-    listing = StatusSubscriber.service_group_id.in_(groups) if service_ids else false()
+    no_public_group = ~select(ServiceGroup.id).where(public).exists()
+    on_main_page = or_(no_public_group, groups.exists())
     return (
         select(StatusSubscriber)
         .where(
             StatusSubscriber.confirmed_at.is_not(None),
             StatusSubscriber.unsubscribed_at.is_(None),
-            or_(StatusSubscriber.service_group_id.is_(None), listing),
+            or_(
+                and_(StatusSubscriber.service_group_id.is_(None), on_main_page),
+                StatusSubscriber.service_group_id.in_(groups),
+            ),
         )
         .order_by(StatusSubscriber.id)
     )
@@ -311,7 +325,7 @@ def preview(
     public_text = portal_text = None
     count = 0
     if data.audience in CUSTOMER_FACING:
-        subject = subject_of(incident, data.kind)
+        subject = subject_of(session, incident, data.kind)
         body = customer_body(
             incident,
             message=data.message,
@@ -412,7 +426,7 @@ def post_update(
 def _deliver(
     session: Session, clock: Clock, settings: Settings, *, incident: Incident, update: StatusUpdate
 ) -> None:
-    subject = subject_of(incident, UpdateKind(update.kind))
+    subject = subject_of(session, incident, UpdateKind(update.kind))
     body = customer_body(
         incident,
         message=update.message,
@@ -457,8 +471,6 @@ def _deliver(
         at=update.posted_at,
         link=public_link,
     )
-    # The incident's title is not public: subscribers read the services it affects.
-    public_subject = public_subject_of(session, incident, UpdateKind(update.kind))
     for subscriber in subscribers(session, incident=incident):
         if subscriber.email.lower() in mailed:
             continue
@@ -471,7 +483,7 @@ def _deliver(
             reach=outbox.Reach(Channel.EMAIL, subscriber.email, None, _NOW),
             message=outbox.Message(
                 kind=MAIL_KIND,
-                subject=public_subject,
+                subject=subject,
                 body=_subscriber_body(settings, public_core, subscriber.id),
                 incident_id=incident.id,
                 data={"status_update_id": update.id, "subscriber_id": subscriber.id},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
 from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from escalate.incidents import updates as update_service
 from escalate.incidents.models import (
     AffectedAccount,
     Audience,
@@ -185,14 +187,33 @@ def end_session(session: Session, *, secret: str) -> None:
 # --- what a customer reads --------------------------------------------------------------
 
 
+def _told_the_customer() -> Any:
+    """The incident has had a customer-facing update: until then it is staff business (an
+    affected account is derived automatically and may yet be excluded), and the portal
+    does not show it."""
+    return (
+        select(StatusUpdate.id)
+        .where(
+            StatusUpdate.incident_id == Incident.id,
+            StatusUpdate.audience.in_(CUSTOMER_AUDIENCES),
+        )
+        .exists()
+    )
+
+
 def incidents_for(session: Session, *, account_id: int) -> list[tuple[Incident, AffectedAccount]]:
-    """Incidents that affected the account (not excluded), newest first."""
+    """Incidents that affected the account (not excluded) and that customers have been told
+    of, newest first."""
     return [
         (incident, affected)
         for incident, affected in session.execute(
             select(Incident, AffectedAccount)
             .join(AffectedAccount, AffectedAccount.incident_id == Incident.id)
-            .where(AffectedAccount.account_id == account_id, AffectedAccount.excluded.is_(False))
+            .where(
+                AffectedAccount.account_id == account_id,
+                AffectedAccount.excluded.is_(False),
+                _told_the_customer(),
+            )
             .order_by(Incident.opened_at.desc(), Incident.id.desc())
         ).all()
     ]
@@ -201,7 +222,8 @@ def incidents_for(session: Session, *, account_id: int) -> list[tuple[Incident, 
 def incident_for(
     session: Session, *, account_id: int, incident_id: int
 ) -> tuple[Incident, AffectedAccount]:
-    """One incident of the account, or NotFound (the same answer for another account's)."""
+    """One incident of the account, or NotFound (the same answer for another account's, and
+    for one customers have not been told of)."""
     row = session.execute(
         select(Incident, AffectedAccount)
         .join(AffectedAccount, AffectedAccount.incident_id == Incident.id)
@@ -209,11 +231,18 @@ def incident_for(
             Incident.id == incident_id,
             AffectedAccount.account_id == account_id,
             AffectedAccount.excluded.is_(False),
+            _told_the_customer(),
         )
     ).one_or_none()
     if row is None:
         raise NotFound(f"incident {incident_id} not found", field="incident_id")
     return row[0], row[1]
+
+
+def labels_of(session: Session, incidents: list[Incident]) -> dict[int, str]:
+    """What customers call each incident: the services it affects. Its title is the
+    responders' working name (often an alert's text naming hosts) and is never shown."""
+    return {i.id: update_service.customer_label(session, i) for i in incidents}
 
 
 def updates_for(session: Session, *, account_id: int, incident_id: int) -> list[StatusUpdate]:
@@ -232,12 +261,19 @@ def updates_for(session: Session, *, account_id: int, incident_id: int) -> list[
 
 
 def clocks_for(
-    session: Session, *, account_id: int, incident_id: int | None = None
+    session: Session,
+    *,
+    account_id: int,
+    incident_id: int | None = None,
+    incident_ids: list[int] | None = None,
 ) -> list[SlaClock]:
-    """The account's SLA clocks (read-only; the SLA domain keeps them)."""
+    """The account's SLA clocks of one incident, or of these incidents (read-only; the SLA
+    domain keeps them)."""
     stmt = select(SlaClock).where(SlaClock.account_id == account_id)
     if incident_id is not None:
         stmt = stmt.where(SlaClock.incident_id == incident_id)
+    if incident_ids is not None:
+        stmt = stmt.where(SlaClock.incident_id.in_(incident_ids))
     return list(session.scalars(stmt.order_by(SlaClock.due_at, SlaClock.id)))
 
 

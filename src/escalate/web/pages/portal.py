@@ -77,9 +77,7 @@ def login(
                 user=user,
                 lifetime=timedelta(hours=container.settings.session_hours),
             )
-            response = RedirectResponse("/portal", status_code=303)
-            set_cookie(response, container.settings, secret)
-            return response
+            return _signed_in(container, secret)
     return _form_page(
         request,
         container,
@@ -87,6 +85,12 @@ def login(
         {"email": email, "error": error},
         status_code=status,
     )
+
+
+def _signed_in(container: ContainerDep, secret: str) -> Response:
+    response = RedirectResponse("/portal", status_code=303)
+    set_cookie(response, container.settings, secret)
+    return response
 
 
 @router.post("/portal/logout")
@@ -124,7 +128,9 @@ def accept_invite(
         error = "The two passwords differ."
     else:
         try:
-            portal_service.accept_invite(session, container.clock, token=token, password=password)
+            user = portal_service.accept_invite(
+                session, container.clock, token=token, password=password
+            )
         except ValidationFailed as exc:
             error = exc.detail
     if error is not None:
@@ -136,7 +142,14 @@ def accept_invite(
             {"email": user.email, "token": token, "error": error},
             status_code=422,
         )
-    return RedirectResponse("/portal/login", status_code=303)
+    # The password was just set through the mailed link: no second login.
+    _, secret = portal_service.start_session(
+        session,
+        container.clock,
+        user=user,
+        lifetime=timedelta(hours=container.settings.session_hours),
+    )
+    return _signed_in(container, secret)
 
 
 @router.get("/portal")
@@ -151,7 +164,10 @@ def overview(request: Request, session: SessionDep, customer: CustomerDep) -> Re
             "account": account,
             "open": [r for r in rows if portal_service.is_open(r[0])],
             "past": [r for r in rows if not portal_service.is_open(r[0])],
-            "clocks": portal_service.clocks_for(session, account_id=customer.account_id),
+            "labels": portal_service.labels_of(session, [r[0] for r in rows]),
+            "clocks": portal_service.clocks_for(
+                session, account_id=customer.account_id, incident_ids=[r[0].id for r in rows]
+            ),
         },
     )
 
@@ -171,6 +187,7 @@ def incident(
             "customer": customer,
             "account": session.get(Account, customer.account_id),
             "incident": row,
+            "label": portal_service.labels_of(session, [row])[row.id],
             "affected": affected,
             "updates": portal_service.updates_for(
                 session, account_id=customer.account_id, incident_id=found
