@@ -128,12 +128,14 @@ def affect(
         if row is None:
             incident = s.get(Incident, incident_id)
             assert incident is not None
+            # As incidents.affected derives it when the incident opens: the impact begins
+            # with the incident, and the account is affected from then on.
+            began = incident.started_at or incident.opened_at
             row = AffectedAccount(
                 incident_id=incident_id,
                 account_id=account_id,
-                created_at=container.clock.now(),
-                # As incidents.affected derives it: the impact begins with the incident.
-                impact_start=incident.started_at or incident.opened_at,
+                created_at=min(began, container.clock.now()),
+                impact_start=began,
             )
             s.add(row)
         row.excluded = excluded

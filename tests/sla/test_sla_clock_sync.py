@@ -348,3 +348,35 @@ def test_updates_kept_in_time_tick_the_cadence_item_at_resolution(
             i for i in checklist_items(s, incident_id=incident_id) if i.check == "update_cadence"
         ]
     assert [(i.done_at, i.done_by_user_id) for i in cadence] == [(at(13, 50), None)]
+
+
+def test_an_update_sent_before_an_account_was_drawn_in_meets_none_of_its_clocks(
+    container: Container, clock: FrozenClock, outage: tuple[int, int]
+) -> None:
+    incident_id, techcorp = outage
+    clock.set(at(13, 5))
+    post_update(container, incident_id, UpdateKind.ACKNOWLEDGEMENT)
+    later = seed_techcorp(container, name="Later Corp")
+    clock.set(at(13, 10))
+    with transaction(container.session_factory, clock=clock) as s:
+        s.add(
+            AffectedAccount(
+                incident_id=incident_id,
+                account_id=later.account_id,
+                created_at=clock.now(),  # drawn in now; its impact began with the incident
+                impact_start=at(13),
+            )
+        )
+    changed(container, incident_id)
+
+    def acknowledged() -> dict[int, object]:
+        return {
+            account_id: met
+            for account_id, kind, _, _, met, *_ in _rows(container, incident_id)
+            if kind == "acknowledgement"
+        }
+
+    assert acknowledged() == {techcorp: at(13, 5), later.account_id: None}
+    clock.set(at(13, 12))
+    post_update(container, incident_id, UpdateKind.ACKNOWLEDGEMENT)
+    assert acknowledged() == {techcorp: at(13, 5), later.account_id: at(13, 12)}

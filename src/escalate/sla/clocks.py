@@ -14,6 +14,7 @@ sla.reads computes the live lateness at read time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from escalate.incidents.models import (
     Incident,
     IncidentEvent,
     StatusUpdate,
+    UpdateDelivery,
     UpdateKind,
 )
 from escalate.jobs import service as job_service
@@ -126,20 +128,44 @@ def targets_for(session: Session, *, account_id: int, at: datetime, severity: st
     )
 
 
-def customer_updates(session: Session, incident_id: int) -> list[calculator.Update]:
-    """The incident's customer-facing updates (customers or public), oldest first."""
+@dataclass(frozen=True)
+class CustomerUpdates:
+    """The incident's customer-facing updates (customers or public), oldest first, and
+    which accounts each was mailed to."""
+
+    rows: list[tuple[int, datetime, str]]  # (id, posted at, kind)
+    delivered: set[tuple[int, int]]  # (update id, account id)
+
+    def told(self, account_id: int, joined_at: datetime) -> list[calculator.Update]:
+        """What counts for one account: the updates mailed to it, and those posted once it
+        was among the affected (it reads them in the portal). An update that went out
+        before the account was drawn in never reached it, and meets none of its clocks."""
+        return [
+            calculator.Update(at=at, acknowledgement_only=kind == UpdateKind.ACKNOWLEDGEMENT)
+            for update_id, at, kind in self.rows
+            if at >= joined_at or (update_id, account_id) in self.delivered
+        ]
+
+
+def customer_updates(session: Session, incident_id: int) -> CustomerUpdates:
     rows = session.execute(
-        select(StatusUpdate.posted_at, StatusUpdate.kind)
+        select(StatusUpdate.id, StatusUpdate.posted_at, StatusUpdate.kind)
         .where(
             StatusUpdate.incident_id == incident_id,
             StatusUpdate.audience.in_([a.value for a in CUSTOMER_FACING]),
         )
         .order_by(StatusUpdate.posted_at, StatusUpdate.id)
     ).all()
-    return [
-        calculator.Update(at=at, acknowledgement_only=kind == UpdateKind.ACKNOWLEDGEMENT)
-        for at, kind in rows
-    ]
+    delivered = session.execute(
+        select(UpdateDelivery.status_update_id, UpdateDelivery.account_id)
+        .join(StatusUpdate, StatusUpdate.id == UpdateDelivery.status_update_id)
+        .where(StatusUpdate.incident_id == incident_id)
+        .distinct()
+    ).all()
+    return CustomerUpdates(
+        rows=[(update_id, at, str(kind)) for update_id, at, kind in rows],
+        delivered={(update_id, account_id) for update_id, account_id in delivered},
+    )
 
 
 def sync(session: Session, clock: Clock, incident_id: int) -> list[SlaClock]:
@@ -158,11 +184,11 @@ def sync(session: Session, clock: Clock, incident_id: int) -> list[SlaClock]:
     updates = customer_updates(session, incident_id)
     wanted: dict[ClockKey, ClockValue] = {}
     affected = session.execute(
-        select(AffectedAccount.account_id, AffectedAccount.impact_start).where(
-            AffectedAccount.incident_id == incident_id, AffectedAccount.excluded.is_(False)
-        )
+        select(
+            AffectedAccount.account_id, AffectedAccount.impact_start, AffectedAccount.created_at
+        ).where(AffectedAccount.incident_id == incident_id, AffectedAccount.excluded.is_(False))
     ).all()
-    for account_id, impact_start in affected:
+    for account_id, impact_start, joined_at in affected:
         # An account's promises run from when its own impact began (an account drawn in
         # later, or whose window was corrected, is not owed an answer from before).
         account_start = impact_start or start
@@ -175,7 +201,7 @@ def sync(session: Session, clock: Clock, incident_id: int) -> list[SlaClock]:
         values = calculator.compute(
             start=account_start,
             targets=targets,
-            updates=updates,
+            updates=updates.told(account_id, joined_at),
             resolved_at=incident.resolved_at,
             now=now,
         )
