@@ -4,6 +4,8 @@ the portal shows an incident once customers have been told of it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from comms_support import (
     build_world,
     make_customer,
@@ -21,13 +23,16 @@ from escalate.notify.models import Notification
 TITLE = "Disk full on db-primary-1 (10.0.3.7)"
 
 
-def _post(client: TestClient, headers: dict[str, str], incident_id: int, audience: str) -> None:
+def _post(
+    client: TestClient, headers: dict[str, str], incident_id: int, audience: str
+) -> dict[str, Any]:
     response = client.post(
         f"/api/v1/incidents/{incident_id}/updates",
         headers=headers,
         json={"kind": "investigating", "audience": audience, "message": "We are on it."},
     )
     assert response.status_code == 201, response.text
+    return dict(response.json())
 
 
 def _mails(container: Container) -> list[tuple[str, str]]:
@@ -58,12 +63,21 @@ def test_a_subscriber_hears_only_of_services_a_public_page_lists(
     subscribe_confirmed(container, "fan@example.org", slug=None)
     # A public page exists, and it does not list the incident's service.
     make_group(container, name="Reports", slug="reports", service_ids=[world.other_service_id])
-    _post(client, admin_headers, world.incident_id, "public")
+    first = _post(client, admin_headers, world.incident_id, "public")
     assert "fan@example.org" not in [to for to, _ in _mails(container)]
+    assert first["subscribers_notified"] == 0
     # Once a public page lists it, the main page's subscribers hear of it.
     make_group(container, name="Shop", slug="shop", service_ids=[world.service_id])
-    _post(client, admin_headers, world.incident_id, "public")
+    second = _post(client, admin_headers, world.incident_id, "public")
     assert [to for to, _ in _mails(container)].count("fan@example.org") == 1
+    assert second["subscribers_notified"] == 1
+    listed = client.get(
+        f"/api/v1/incidents/{world.incident_id}/updates", headers=admin_headers
+    ).json()
+    assert {u["id"]: u["subscribers_notified"] for u in listed["items"]} == {
+        first["id"]: 0,
+        second["id"]: 1,
+    }
 
 
 def test_the_portal_shows_an_incident_once_customers_were_told(

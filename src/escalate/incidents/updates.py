@@ -288,6 +288,28 @@ def deliveries_of(
     return found
 
 
+def subscribers_notified(session: Session, update_ids: list[int]) -> dict[int, int]:
+    """How many status-page subscribers each update was mailed to (their outbox rows carry
+    `status-update:<update id>:s<subscriber id>` as dedup key)."""
+    found = dict.fromkeys(update_ids, 0)
+    if not update_ids:
+        return found
+    keys = session.scalars(
+        select(Notification.dedup_key).where(
+            Notification.kind == MAIL_KIND,
+            or_(*(Notification.dedup_key.startswith(_subscriber_key(i)) for i in update_ids)),
+        )
+    )
+    for key in keys:
+        update_id = int(key.split(":")[1])
+        found[update_id] = found.get(update_id, 0) + 1
+    return found
+
+
+def _subscriber_key(update_id: int, subscriber_id: int | None = None) -> str:
+    return f"status-update:{update_id}:s{'' if subscriber_id is None else subscriber_id}"
+
+
 # --- preview and post -------------------------------------------------------------------
 
 
@@ -478,7 +500,7 @@ def _deliver(
         outbox.add(
             session,
             clock,
-            dedup_key=f"status-update:{update.id}:s{subscriber.id}",
+            dedup_key=_subscriber_key(update.id, subscriber.id),
             user_id=None,
             reach=outbox.Reach(Channel.EMAIL, subscriber.email, None, _NOW),
             message=outbox.Message(

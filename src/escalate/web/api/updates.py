@@ -28,9 +28,11 @@ class TemplateList(BaseModel):
 
 def read_updates(session: SessionDep, rows: list[StatusUpdate]) -> list[UpdateRead]:
     deliveries = update_service.deliveries_of(session, [u.id for u in rows])
+    subscribers = update_service.subscribers_notified(session, [u.id for u in rows])
     items = []
     for row in rows:
         read = UpdateRead.model_validate(row)
+        read.subscribers_notified = subscribers[row.id]
         read.deliveries = [
             DeliveryRead.model_validate(d).model_copy(update={"notification_status": s})
             for d, s in deliveries[row.id]
