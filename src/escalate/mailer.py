@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import formatdate
 
 from escalate.settings import Settings
 
@@ -33,6 +34,7 @@ def send(
     message["From"] = settings.mail_from
     message["To"] = ", ".join(to)
     message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
     if message_id is not None:
         message["Message-ID"] = message_id
     message.set_content(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from escalate.accounts import service as account_service
 from escalate.bootstrap import Container
 from escalate.cli.main import app
 from escalate.cli.runtime import ExitCode, exit_code_for
-from escalate.cli.server import demo_hint, public_host
+from escalate.cli.server import default_base_url, demo_hint, public_host
 from escalate.demo import data
 from escalate.demo.loader import shift_to_yesterday
 
@@ -155,3 +156,14 @@ def test_exit_codes() -> None:
 
 def test_unknown_command_is_a_usage_error() -> None:
     assert CliRunner().invoke(app, ["frobnicate"]).exit_code == 2
+
+
+def test_serve_points_links_at_where_it_listens_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ESCALATE_BASE_URL", raising=False)
+    default_base_url(None, 8931)
+    assert os.environ["ESCALATE_BASE_URL"] == "http://127.0.0.1:8931"
+    monkeypatch.setenv("ESCALATE_BASE_URL", "https://status.example.com")
+    default_base_url("0.0.0.0", 8931)
+    assert os.environ["ESCALATE_BASE_URL"] == "https://status.example.com"

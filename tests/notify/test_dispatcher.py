@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs
 
 from notify_support import SMS_ACCOUNT, SMS_FROM, SMS_TOKEN, HttpReceiver, SmtpInbox
@@ -45,6 +46,7 @@ def test_email_arrives_with_a_stable_message_id_and_the_links(
     assert mail["To"] == "ana@escalate.example"
     assert mail["Subject"] == "[Escalate] #1 Checkout API down"
     assert mail["Message-ID"] == f"<notification-{notification}@escalate.example>"
+    assert parsedate_to_datetime(mail["Date"]).utcoffset() == timedelta(0)
     text = mail.get_payload(decode=True).decode()
     assert "Acknowledge: http://testserver/a/ack-token" in text
     row = load(notification)

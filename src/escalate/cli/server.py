@@ -25,6 +25,7 @@ from escalate.cli import output
 from escalate.cli.runtime import fail, handle_errors, note, open_container
 from escalate.db import read_only_session
 from escalate.demo import data as demo_data
+from escalate.settings import Settings
 from escalate.smtp import inbound as smtp_inbound
 from escalate.web import access_log
 from escalate.web.app import create_app
@@ -57,6 +58,18 @@ def demo_hint(container: Container, url: str) -> Text:
 
 
 @handle_errors()
+def default_base_url(host: str | None, port: int | None) -> None:
+    """Links in mails, invitations and feeds point at ESCALATE_BASE_URL; unset, at where
+    this server listens (so `make run PORT=8931` mails working links), not at the
+    built-in default's port."""
+    settings = Settings()
+    if "base_url" in settings.model_fields_set:
+        return
+    listen_host = host if host is not None else settings.host
+    listen_port = port if port is not None else settings.port
+    os.environ["ESCALATE_BASE_URL"] = f"http://{public_host(listen_host)}:{listen_port}"
+
+
 def serve(
     host: Annotated[
         str | None, typer.Option(help="Interface to listen on [default: ESCALATE_HOST].")
@@ -83,6 +96,7 @@ def serve(
     The embedded SQLite database is migrated first when ESCALATE_AUTO_UPGRADE_SQLITE is on
     (the default); any other database must be current (`escalate db upgrade`), or this
     exits with code 4."""
+    default_base_url(host, port)
     with open_container(schema="auto") as container:
         settings = container.settings
         host = host if host is not None else settings.host
