@@ -1,9 +1,10 @@
-"""`escalate incident ack|resolve|status|reopen|role|show N ...`: N is the incident's number
-(what people say out loud). The CLI operator acts, or with `--as EMAIL` that person (the
-timeline then names them, as it would from the pages)."""
+"""`escalate incident declare|ack|resolve|status|reopen|role|note ...`: N is the incident's
+number (what people say out loud). The CLI operator acts, or with `--as EMAIL` that person
+(the timeline then names them, as it would from the pages)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Annotated
 
@@ -11,28 +12,29 @@ import typer
 from sqlalchemy.orm import Session
 
 from escalate.auth import service as auth_service
-from escalate.auth.permissions import CLI_OPERATOR, Actor
+from escalate.auth.permissions import Actor
 from escalate.cli import output
+from escalate.cli.incident_options import (
+    AsOption,
+    JsonOption,
+    NumberArgument,
+    acting_as,
+    error_options,
+)
 from escalate.cli.runtime import handle_errors, note, open_container, unit_of_work
 from escalate.clock import Clock
-from escalate.incidents import checklists, lifecycle, reads, roles
+from escalate.incidents import lifecycle, reads, roles
 from escalate.incidents import service as incident_service
-from escalate.incidents.models import Incident, IncidentStatus
-from escalate.incidents.schemas import ComplianceRead, IncidentDetail
-
-NumberArgument = Annotated[int, typer.Argument(metavar="N", help="The incident's number.")]
-AsOption = Annotated[
-    str | None, typer.Option("--as", help="Act as this person (their e-mail).", show_default=False)
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape).")]
+from escalate.incidents.models import Incident, IncidentSeverity, IncidentStatus
+from escalate.incidents.schemas import IncidentDeclare, IncidentEventRead, NoteIn
+from escalate.oncall import policies as policy_service
 
 Act = Callable[..., Incident]
 
 
 def _act(act: Act, number: int, as_user: str | None, as_json: bool, done: str) -> None:
     with open_container() as container, unit_of_work(container) as session:
-        actor = _actor(session, as_user)
-        session.info["actor"] = actor
+        actor = acting_as(session, as_user)
         incident = incident_service.get_incident_by_number(session, actor=actor, number=number)
         changed = _run(act, session, container.clock, actor, incident)
         read = reads.detail(session, changed)
@@ -47,23 +49,18 @@ def _run(act: Act, session: Session, clock: Clock, actor: Actor, incident: Incid
     return act(session, clock, actor=actor, incident_id=incident.id, via=via)
 
 
-def _actor(session: Session, as_user: str | None) -> Actor:
-    if as_user is None:
-        return CLI_OPERATOR
-    return auth_service.actor_for(auth_service.require_by_email(session, email=as_user))
-
-
 def register(incident_app: typer.Typer) -> None:
-    """Add `ack` and `resolve` to `escalate incident`."""
+    """Add the lifecycle commands to `escalate incident`."""
+    incident_app.command("declare")(declare)
     incident_app.command("ack")(acknowledge)
     incident_app.command("resolve")(resolve)
     incident_app.command("status")(change_status)
     incident_app.command("reopen")(reopen)
     incident_app.command("role")(assign_role)
-    incident_app.command("show")(show)
+    incident_app.command("note")(add_note)
 
 
-@handle_errors(options={"email": "--as", "number": "N", "status": "N"})
+@handle_errors(options=error_options(status="N"))
 def acknowledge(
     number: NumberArgument, as_user: AsOption = None, as_json: JsonOption = False
 ) -> None:
@@ -71,7 +68,7 @@ def acknowledge(
     _act(lifecycle.acknowledge, number, as_user, as_json, "acknowledged")
 
 
-@handle_errors(options={"email": "--as", "number": "N", "status": "N"})
+@handle_errors(options=error_options(status="N"))
 def resolve(number: NumberArgument, as_user: AsOption = None, as_json: JsonOption = False) -> None:
     """Resolve incident N: everything stops. Already resolved: exit 1."""
     _act(lifecycle.resolve, number, as_user, as_json, "resolved")
@@ -81,7 +78,7 @@ StatusArgument = Annotated[IncidentStatus, typer.Argument(metavar="STATUS", help
 NoteOption = Annotated[str | None, typer.Option("--note", help="Why, for the timeline.")]
 
 
-@handle_errors(options={"email": "--as", "number": "N", "status": "STATUS"})
+@handle_errors(options=error_options(status="STATUS"))
 def change_status(
     number: NumberArgument,
     status: StatusArgument,
@@ -99,7 +96,7 @@ def change_status(
     _act(act, number, as_user, as_json, f"is {status.value}")
 
 
-@handle_errors(options={"email": "--as", "number": "N", "status": "STATUS"})
+@handle_errors(options=error_options(status="STATUS"))
 def reopen(
     number: NumberArgument,
     status: Annotated[IncidentStatus, typer.Argument(metavar="STATUS")] = (
@@ -119,19 +116,21 @@ def reopen(
     _act(act, number, as_user, as_json, "reopened")
 
 
-@handle_errors(options={"email": "--as", "number": "N", "role": "ROLE", "user": "EMAIL"})
+# The person taking the role is PERSON: their unknown e-mail ("email") or user ("user").
+@handle_errors(options=error_options(role="ROLE", email="PERSON", user="PERSON"))
 def assign_role(
     number: NumberArgument,
     role: Annotated[
         str, typer.Argument(metavar="ROLE", help="commander, communications_lead, ...")
     ],
-    email: Annotated[str, typer.Argument(metavar="EMAIL", help="Who takes the role.")],
+    email: Annotated[
+        str, typer.Argument(metavar="PERSON", help="Who takes the role (their e-mail).")
+    ],
     as_user: AsOption = None,
 ) -> None:
-    """Give ROLE on incident N to the person with EMAIL (the holder hands it over)."""
+    """Give ROLE on incident N to PERSON (the holder hands it over)."""
     with open_container() as container, unit_of_work(container) as session:
-        actor = _actor(session, as_user)
-        session.info["actor"] = actor
+        actor = acting_as(session, as_user)
         incident = incident_service.get_incident_by_number(session, actor=actor, number=number)
         user = auth_service.require_by_email(session, email=email)
         assigned = roles.assign(
@@ -146,84 +145,70 @@ def assign_role(
     note(f"Incident #{number}: {user.name} is {name.replace('_', ' ')}.")
 
 
-@handle_errors(options={"number": "N"})
-def show(number: NumberArgument, as_json: JsonOption = False) -> None:
-    """Incident N: status, key times, roles, affected accounts and checklist."""
+@handle_errors(options=error_options(escalation_policy="--policy"))
+def declare(
+    title: Annotated[str, typer.Option(help="What is wrong, in a line.")],
+    severity: Annotated[IncidentSeverity, typer.Option(help="SEV1 (critical) to SEV4 (low).")],
+    service: Annotated[
+        str | None, typer.Option(help="The affected service (name or id).", show_default=False)
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Page this escalation policy (its name).", show_default=False),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option(help="More detail for responders.", show_default=False)
+    ] = None,
+    as_user: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Declare an incident by hand (what POST /api/v1/incidents does): its affected accounts
+    and checklist come at once; with --policy it is paged like a routed alert's."""
+    data = IncidentDeclare(
+        title=title,
+        severity=severity,
+        service=service,
+        escalation_policy=policy,
+        description=description,
+    )
     with open_container() as container, unit_of_work(container) as session:
-        actor = CLI_OPERATOR
-        incident = incident_service.get_incident_by_number(session, actor=actor, number=number)
+        actor = acting_as(session, as_user)
+        if data.escalation_policy is not None:
+            found = policy_service.require_by_name(
+                session, name=data.escalation_policy, field="escalation_policy"
+            )
+            data = data.model_copy(update={"escalation_policy": found.name})
+        incident = lifecycle.declare(session, container.clock, actor=actor, data=data)
         read = reads.detail(session, incident)
-        people = {r.id: r.user_id for r in roles.holders(session, incident_id=incident.id)}
-        names = {uid: auth_service.get(session, user_id=uid).name for uid in set(people.values())}
-        items = [
-            ComplianceRead.model_validate(c) for c in checklists.compliance(session, incident.id)
-        ]
     if as_json:
-        output.emit_json(
-            {
-                **read.model_dump(mode="json"),
-                "checklist": [i.model_dump(mode="json") for i in items],
-            }
-        )
+        output.emit_json(read)
         return
-    _print(read, names, items)
+    typer.echo(read.number)
+    affected = len(read.affected_accounts)
+    note(
+        f"Incident #{read.number} declared ({read.severity.value}): {read.title}; "
+        f"{affected} affected account{'' if affected == 1 else 's'}"
+        + (f"; paging {read.escalation_policy}." if read.escalation_policy else ".")
+    )
 
 
-def _print(read: IncidentDetail, names: dict[int, str], items: list[ComplianceRead]) -> None:
-    output.show(f"#{read.number} {read.title} [{read.severity.value}, {read.status.value}]")
-    times = [
-        ("started", read.started_at),
-        ("detected", read.detected_at),
-        ("acknowledged", read.acknowledged_at),
-        ("first customer update", read.first_customer_update_at),
-        ("mitigated", read.mitigated_at),
-        ("resolved", read.resolved_at),
-    ]
-    output.show(
-        output.table(
-            "Key times",
-            ["time", "at"],
-            [(label, output.when(at) if at else "-") for label, at in times],
-        )
-    )
-    output.show(
-        output.table(
-            "Roles",
-            ["role", "who", "since"],
-            [
-                (r.role, names.get(r.user_id, r.user_id), output.when(r.assigned_at))
-                for r in read.roles
-            ],
-        )
-    )
-    output.show(
-        output.table(
-            "Affected accounts",
-            ["account", "level", "impact start", "impact end", "users"],
-            [
-                (
-                    a.name,
-                    a.impact_level.value,
-                    output.when(a.impact_start) if a.impact_start else "-",
-                    output.when(a.impact_end) if a.impact_end else "-",
-                    "-" if a.affected_users is None else a.affected_users,
-                )
-                for a in read.affected_accounts
-            ],
-        )
-    )
-    output.show(
-        output.table(
-            "Checklist",
-            ["item", "due", "done", "outcome"],
-            [
-                (
-                    i.title,
-                    output.when(i.due_at) if i.due_at else "-",
-                    output.when(i.done_at) if i.done_at else "-",
-                    i.outcome + (f" ({i.late_minutes} min)" if i.late_minutes else ""),
-                )
-                for i in items
-            ],
-        )
-    )
+@handle_errors(options=error_options(text="--message"))
+def add_note(
+    number: NumberArgument,
+    message: Annotated[
+        str, typer.Option(help="The note (up to 10,000 characters); '-' reads it from stdin.")
+    ],
+    as_user: AsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """An internal note on incident N's timeline: for responders, never shown to customers."""
+    data = NoteIn(text=sys.stdin.read() if message == "-" else message)
+    with open_container() as container, unit_of_work(container) as session:
+        actor = acting_as(session, as_user)
+        incident = incident_service.get_incident_by_number(session, actor=actor, number=number)
+        event = lifecycle.add_note(session, container.clock, actor, incident.id, data.text)
+        read = IncidentEventRead.model_validate(event)
+    if as_json:
+        output.emit_json(read)
+        return
+    note(f"Note {read.id} added to incident #{number} by {read.actor_label}.")

@@ -7,7 +7,10 @@ from __future__ import annotations
 import typer
 
 from escalate import __version__
+from escalate.cli import incident_accounts as incident_account_commands
+from escalate.cli import incident_checklist as incident_checklist_commands
 from escalate.cli import incident_sla as incident_sla_commands
+from escalate.cli import incident_views as incident_view_commands
 from escalate.cli import incidents as incident_commands
 from escalate.cli import server
 from escalate.cli import updates as update_commands
@@ -69,6 +72,9 @@ app.add_typer(alert_app, name="alert")
 app.add_typer(routing_app, name="routing")
 app.add_typer(silence_app, name="silence")
 incident_commands.register(incident_app)
+incident_view_commands.register(incident_app)
+incident_checklist_commands.register(incident_app)
+incident_account_commands.register(incident_app)
 update_commands.register(incident_app)
 incident_sla_commands.register(incident_app)
 app.add_typer(incident_app, name="incident")

@@ -45,7 +45,9 @@ silence_app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 incident_app = typer.Typer(
-    help="Incidents opened by alerts.", no_args_is_help=True, pretty_exceptions_show_locals=False
+    help="Incidents: declare them, respond, post updates, review.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (the API's shape).")]

@@ -9,14 +9,14 @@ from typing import Annotated
 
 import typer
 
-from escalate.auth import service as auth_service
-from escalate.auth.permissions import CLI_OPERATOR
 from escalate.cli import output
+from escalate.cli.incident_options import acting_as, error_options
 from escalate.cli.runtime import handle_errors, note, open_container, unit_of_work
+from escalate.errors import InvalidTransition
 from escalate.incidents import service as incident_service
 from escalate.incidents import updates as update_service
 from escalate.incidents.models import Audience, IncidentStatus, UpdateKind
-from escalate.incidents.update_schemas import UpdateCreate, UpdateRead
+from escalate.incidents.update_schemas import UpdateCreate, UpdatePreview, UpdateRead
 
 
 def register(incident_app: typer.Typer) -> None:
@@ -24,7 +24,7 @@ def register(incident_app: typer.Typer) -> None:
     incident_app.command("update")(post_update)
 
 
-@handle_errors(options={"number": "N", "incident_id": "N", "email": "--as"})
+@handle_errors(options=error_options())
 def post_update(
     number: Annotated[int, typer.Argument(metavar="N", help="The incident's number.")],
     kind: Annotated[UpdateKind, typer.Option(help="The update's template kind.")],
@@ -49,12 +49,7 @@ def post_update(
     text = sys.stdin.read() if message == "-" else message
     data = UpdateCreate(kind=kind, audience=audience, message=text, status=status)
     with open_container() as container, unit_of_work(container) as session:
-        actor = (
-            auth_service.actor_for(auth_service.require_by_email(session, email=as_user))
-            if as_user
-            else CLI_OPERATOR
-        )
-        session.info["actor"] = actor
+        actor = acting_as(session, as_user)
         incident = incident_service.get_incident_by_number(session, actor=actor, number=number)
         if preview:
             shown = update_service.preview(
@@ -66,16 +61,26 @@ def post_update(
                 data=data,
             )
             session.rollback()
-            output.emit_json(shown)
+            if as_json:
+                output.emit_json(shown)
+            else:
+                _print_preview(number, data, shown)
             return
-        update = update_service.post_update(
-            session,
-            container.clock,
-            container.settings,
-            actor=actor,
-            incident_id=incident.id,
-            data=data,
-        )
+        resolved = incident.status == IncidentStatus.RESOLVED
+        try:
+            update = update_service.post_update(
+                session,
+                container.clock,
+                container.settings,
+                actor=actor,
+                incident_id=incident.id,
+                data=data,
+            )
+        except InvalidTransition as exc:
+            if resolved and kind != UpdateKind.RESOLVED:
+                # Refused for its kind (only a resolution notice may follow), not its status.
+                raise InvalidTransition(exc.detail, field="kind") from exc
+            raise
         deliveries = update_service.deliveries_of(session, [update.id])[update.id]
         read = UpdateRead.model_validate(update)
     if as_json:
@@ -85,3 +90,27 @@ def post_update(
         f"Update {read.id} posted to incident #{number} ({read.audience.value}); "
         f"{len(deliveries)} contact(s) e-mailed."
     )
+
+
+def _print_preview(number: int, data: UpdateCreate, shown: UpdatePreview) -> None:
+    """What each audience would receive, as a person reads it."""
+    lines = [f"Preview: {data.kind.value} update to incident #{number}, {shown.audience.value}."]
+    if not shown.accounts and shown.audience == Audience.INTERNAL:
+        lines.append("Internal: the timeline only; nobody is e-mailed.")
+    elif not shown.accounts:
+        lines.append("No affected account has a contact to e-mail.")
+    for account in shown.accounts:
+        lines.append("")
+        lines.append(f"== {account.account_name} ==")
+        for mail in account.mails:
+            lines.append(f"To: {mail.name} <{mail.email}>" if mail.name else f"To: {mail.email}")
+            lines.append(f"Subject: {mail.subject}")
+            lines.extend(("  " + line).rstrip() for line in mail.body.rstrip("\n").splitlines())
+            lines.append("")
+    if shown.portal_text is not None:
+        lines.append(f"Portal: {shown.portal_text}")
+    if shown.public_text is not None:
+        lines.append(f"Public status page: {shown.public_text}")
+        lines.append(f"Status-page subscribers e-mailed: {shown.subscribers}")
+    lines.append("Nothing was sent.")
+    output.show(*lines)
