@@ -4,7 +4,7 @@ as compliance; the protocol edited by admins only."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi.testclient import TestClient
 from incidents_support import declare, row_counts
@@ -108,6 +108,9 @@ def test_checklist_due_times_auto_ticks_and_compliance(
     assert undone.json()["done_at"] is None
     missing = client.post(f"{url}/checklist/999999/done", headers=admin_headers)
     assert missing.status_code == 404
+    # What Escalate recorded as it happened is not unticked by hand.
+    kept = client.post(f"{url}/checklist/{items[0]['id']}/undone", headers=admin_headers)
+    assert kept.status_code == 409 and "cannot be unticked" in kept.json()["detail"]
 
     pending = client.get(f"{url}/checklist/compliance", headers=admin_headers).json()["items"]
     assert [c["outcome"] for c in pending] == ["on_time", "late", "pending"]
@@ -137,12 +140,15 @@ def test_a_severity_change_replans_open_items(
     changed = client.patch(url, json={"severity": "SEV1"}, headers=admin_headers)
     assert changed.status_code == 200, changed.text
     items = client.get(f"{url}/checklist", headers=admin_headers).json()["items"]
-    # The done commander item stays; the open SEV3 item gives way to SEV1's protocol.
+    # The done commander item stays; the open SEV3 item gives way to SEV1's protocol, and
+    # the done one is judged by SEV1's due time (5 minutes, not SEV3's 60), in its order.
     assert [(i["title"], i["done_at"] is not None) for i in items] == [
         ("Commander assigned", True),
         ("Customers acknowledged", False),
         ("Executive sponsor informed", False),
     ]
+    start = datetime.fromisoformat(incident["started_at"])
+    assert datetime.fromisoformat(items[0]["due_at"]) == start + timedelta(minutes=5)
 
 
 def test_the_protocol_is_read_by_all_and_edited_by_admins(

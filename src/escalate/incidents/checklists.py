@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from escalate.auth.models import Role
 from escalate.auth.permissions import Actor, Permission, authorize
 from escalate.clock import Clock
-from escalate.errors import NotFound, PermissionDenied
+from escalate.errors import InvalidTransition, NotFound, PermissionDenied
 from escalate.incidents import events
 from escalate.incidents.guards import locked, require_responder
 from escalate.incidents.models import (
@@ -128,19 +128,27 @@ def _copy(incident: Incident, entry: ChecklistTemplateItem) -> ChecklistItem:
 
 
 def replan(session: Session, incident: Incident) -> None:
-    """After a severity change: the items not done yet give way to the new severity's
-    protocol (minus what is done already, matched by check or title), due from the start."""
+    """After a severity change the new severity's protocol applies: items not done yet give
+    way to its items; done ones it also has (matched by check or title) stay done, judged
+    against its due times and in its order; done ones it lacks stay, after them."""
     current = items(session, incident_id=incident.id)
     done = [item for item in current if item.done_at is not None]
     for item in current:
         if item.done_at is None:
             session.delete(item)
-    done_checks = {item.check for item in done if item.check}
-    done_titles = {item.title for item in done}
-    for entry in template(session, severity=incident.severity):
-        if (entry.check and entry.check in done_checks) or entry.title in done_titles:
+    protocol = template(session, severity=incident.severity)
+    for item in done:
+        item.position = len(protocol) + item.position
+    for entry in protocol:
+        match = next(
+            (i for i in done if (entry.check and i.check == entry.check) or i.title == entry.title),
+            None,
+        )
+        if match is None:
+            session.add(_copy(incident, entry))
             continue
-        session.add(_copy(incident, entry))
+        match.position = entry.position
+        match.due_at = _due(incident, entry.due_minutes)
     session.flush()
 
 
@@ -206,6 +214,13 @@ def mark(
     item = _item(session, incident_id, item_id)
     if done == (item.done_at is not None):
         return item
+    if not done and item.check:
+        # Its time is a fact Escalate recorded (the role was given, the update went out):
+        # unticking it would rewrite the compliance the postmortem reads.
+        raise InvalidTransition(
+            f"'{item.title}' was recorded when it happened and cannot be unticked",
+            field="done",
+        )
     now = clock.now()
     item.done_at = now if done else None
     item.done_by_user_id = actor.user_id if done else None
