@@ -380,3 +380,23 @@ def test_an_update_sent_before_an_account_was_drawn_in_meets_none_of_its_clocks(
     clock.set(at(13, 12))
     post_update(container, incident_id, UpdateKind.ACKNOWLEDGEMENT)
     assert acknowledged() == {techcorp: at(13, 5), later.account_id: at(13, 12)}
+
+
+def test_one_reminder_names_every_account_owed_the_same_promise(
+    container: Container,
+    clock: FrozenClock,
+    outage: tuple[int, int],
+    make_user: Callable[..., User],
+) -> None:
+    incident_id, _ = outage
+    other = seed_techcorp(container, name="Globex")
+    affect(container, incident_id, other.account_id)
+    lead = make_user(Role.RESPONDER)
+    assign_role(container, incident_id, lead.id, "communications_lead")
+    clock.set(at(13, 10))
+    build_worker(container, worker_id="sla-alike").drain()
+    assert [n.subject for n in _reminders(container)] == [
+        "[Escalate] 2 accounts (Globex, TechCorp Solutions): customer acknowledgement due at "
+        "13:15 UTC (in 5 min) for incident #1"
+    ]
+    assert len(events(container, incident_id, "sla_reminder")) == 1

@@ -112,13 +112,14 @@ def remind(
     if row is None:
         return None
     incident = session.get(Incident, incident_id)
-    account = session.get(Account, account_id)
-    assert incident is not None and account is not None  # the clock's foreign keys
+    assert incident is not None  # the clock's foreign key
     now = clock.now()
+    names = _accounts_due_alike(session, row)
+    who_for = names[0] if len(names) == 1 else f"{len(names)} accounts ({', '.join(names)})"
     text = reminder_text(
-        account.name, clocks.clock_label(row.kind, row.sequence), row.due_at, now, incident.number
+        who_for, clocks.clock_label(row.kind, row.sequence), row.due_at, now, incident.number
     )
-    data = {**clocks.timer_payload(row), "account": account.name}
+    data = {**clocks.timer_payload(row), "account": ", ".join(names)}
     target = who_to_remind(session, incident_id=incident_id)
     if target is None:
         lifecycle.record_event(
@@ -144,29 +145,53 @@ def remind(
         data={**data, "number": incident.number, "url": url},
     )
     # Not outbox.page_user: its delayed rules are cancelled once the incident is
-    # acknowledged, and a customer promise outlives the acknowledgement.
-    prefix = f"sla:{clocks.timer_key(row)}:u{user.id}"
-    for index, reach in enumerate(outbox.reaches_of(session, user)):
+    # acknowledged, and a customer promise outlives the acknowledgement. One page per
+    # promise and due time, whatever the number of accounts it is due to: the first of
+    # their reminder jobs sends it, naming them all, and the others find it sent.
+    prefix = f"sla:{row.incident_id}:{row.kind}:{row.sequence}:{row.due_at:%Y%m%dT%H%M%S}"
+    sent = [
         outbox.add(
             session,
             clock,
-            dedup_key=f"{prefix}:r{index}",
+            dedup_key=f"{prefix}:u{user.id}:r{index}",
             user_id=user.id,
             reach=reach,
             message=message,
         )
-    lifecycle.record_event(
-        session,
-        incident_id=incident_id,
-        at=now,
-        kind=REMINDER_EVENT,
-        actor_label="sla",
-        summary=f"Reminded {user.name} ({role.replace('_', ' ')}): {text}",
-        data={**data, "user_id": user.id, "role": role},
-    )
+        for index, reach in enumerate(outbox.reaches_of(session, user))
+    ]
     row.reminded_at = now
+    if any(sent):
+        lifecycle.record_event(
+            session,
+            incident_id=incident_id,
+            at=now,
+            kind=REMINDER_EVENT,
+            actor_label="sla",
+            summary=f"Reminded {user.name} ({role.replace('_', ' ')}): {text}",
+            data={**data, "user_id": user.id, "role": role},
+        )
     session.flush()
     return user.id
+
+
+def _accounts_due_alike(session: Session, row: SlaClock) -> list[str]:
+    """The names of the accounts owed the same promise at the same time (this clock's
+    included), open ones only."""
+    return list(
+        session.scalars(
+            select(Account.name)
+            .join(SlaClock, SlaClock.account_id == Account.id)
+            .where(
+                SlaClock.incident_id == row.incident_id,
+                SlaClock.kind == row.kind,
+                SlaClock.sequence == row.sequence,
+                SlaClock.due_at == row.due_at,
+                SlaClock.met_at.is_(None),
+            )
+            .order_by(Account.name)
+        )
+    )
 
 
 def _payload_args(ctx: JobContext) -> dict[str, object]:
