@@ -343,9 +343,7 @@ def _note_breach(
     lifecycle.record_event(
         session,
         incident_id=incident.id,
-        # When the promise was a whole minute broken (or now, if that is earlier): a
-        # timeline loaded after the fact (the demo) still reads in the order it happened.
-        at=min(now, value.due_at + BREACH_CHECK_DELAY),
+        at=min(now, _breach_known_at(value)),
         kind=BREACH_EVENT,
         summary=f"SLA breach for {name}: {label} {how}",
         actor_label="sla",
@@ -356,6 +354,14 @@ def _note_breach(
             "late_minutes": value.late_minutes,
         },
     )
+
+
+def _breach_known_at(value: ClockValue) -> datetime:
+    """When the line's words were true. Live, the breach is noted a whole minute after the
+    due time, while still open; noted after the fact (the demo's load, a late sync), the
+    line also tells how it ended, so it goes where that became known: at the update that
+    finally met it, or at the resolution that closed it."""
+    return value.met_at or value.closed_at or value.due_at + BREACH_CHECK_DELAY
 
 
 def _has_event(session: Session, incident_id: int, kind: str, match: dict[str, object]) -> bool:
