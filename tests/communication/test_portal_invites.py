@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from comms_support import SmtpInbox, build_world, count, csrf_of, drain
+from comms_support import (
+    SmtpInbox,
+    build_world,
+    count,
+    csrf_of,
+    drain,
+    make_customer,
+    portal_login,
+)
 from fastapi.testclient import TestClient
 
 from escalate.auth.models import CustomerUser, Role
@@ -95,3 +103,49 @@ def test_setting_the_password_through_the_link_signs_the_contact_in(
     overview = client.get("/portal", follow_redirects=False)
     assert overview.status_code == 200 and "Incidents affecting" in overview.text
     assert client.get(link.group(1)).status_code == 404  # the link is spent
+
+
+def test_a_forgotten_password_is_reset_through_a_mailed_link(
+    client: TestClient,
+    container: Container,
+    inbox: SmtpInbox,
+    clock: FrozenClock,
+) -> None:
+    world = build_world(container)
+    email = next(e for e in world.notified if "@acme" in e)
+    make_customer(container, account_id=world.accounts["Acme"], contact_id=world.contacts[email])
+
+    def ask(address: str) -> None:
+        form = client.get("/portal/forgot")
+        assert form.status_code == 200
+        answer = client.post(
+            "/portal/forgot",
+            data={"email": address, "csrf_token": csrf_of(form.text)},
+            follow_redirects=False,
+        )
+        assert (answer.status_code, answer.headers["location"]) == (303, "/portal/forgot?sent=1")
+
+    drain(container)  # the first invitation
+    inbox.messages.clear()
+    clock.advance(timedelta(hours=1))
+    ask("nobody@nowhere.example")  # the same answer, and nothing is mailed
+    ask(email.upper())
+    ask(email)  # asked again at once: no second mail
+    drain(container)
+    assert [m["To"] for m in inbox.messages] == [email]
+    link = INVITE.search(inbox.text_to(email))
+    assert link
+    form = client.get(link.group(1))
+    done = client.post(
+        link.group(1),
+        data={
+            "password": "my new portal password",
+            "password_again": "my new portal password",
+            "csrf_token": csrf_of(form.text),
+        },
+        follow_redirects=False,
+    )
+    assert (done.status_code, done.headers["location"]) == (303, "/portal")
+    client.cookies.clear()
+    portal_login(client, email, "my new portal password")
+    assert count(container, CustomerUser) == 1

@@ -17,7 +17,7 @@ from escalate.bootstrap import Container
 from escalate.web.pages.portal_sessions import PORTAL_COOKIE
 from escalate.web.pages.sessions import SESSION_COOKIE
 
-OPEN_WITHOUT_LOGIN = {"/portal/login", "/portal/invite/{token}"}
+OPEN_WITHOUT_LOGIN = {"/portal/login", "/portal/invite/{token}", "/portal/forgot"}
 
 
 def _portal_routes(client: TestClient) -> list[tuple[str, str]]:

@@ -44,6 +44,10 @@ PUBLIC = {
     ("POST", "/portal/login"),
     ("GET", "/portal/invite/{token}"),
     ("POST", "/portal/invite/{token}"),
+    # "Forgot your password": answers the same whether the address has access or not, and
+    # mails a new single-use link only to an active portal user (tests/communication).
+    ("GET", "/portal/forgot"),
+    ("POST", "/portal/forgot"),
     # The rest of the portal needs a customer's login, not a staff one: without it they
     # redirect to /portal/login (not /login). tests/communication/test_portal_isolation.py
     # walks every /portal route for that and for account isolation.

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from escalate.accounts.models import Account, Contact
 from escalate.auth import passwords
 from escalate.auth.models import CustomerSession, CustomerUser
-from escalate.auth.permissions import Actor, Permission, authorize
+from escalate.auth.permissions import SYSTEM, Actor, Permission, authorize
 from escalate.clock import Clock
 from escalate.db import find
 from escalate.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
@@ -103,6 +103,31 @@ def invite(
         ),
     )
     return user
+
+
+# A new link is mailed at most this often per contact, however often it is asked for.
+RESET_INTERVAL = timedelta(minutes=5)
+
+
+def request_reset(session: Session, clock: Clock, settings: Settings, *, email: str) -> None:
+    """ "Forgot your password": mail a fresh single-use link (as an invitation does) to an
+    active portal user with this address. Says nothing either way, so the form tells no
+    one who has access; a link sent in the last few minutes is not sent again."""
+    user = session.scalar(
+        select(CustomerUser).where(func.lower(CustomerUser.email) == email.strip().lower())
+    )
+    if user is None or not user.is_active or user.activated_at is None:
+        return
+    if user.invited_at is not None and clock.now() - user.invited_at < RESET_INTERVAL:
+        return
+    invite(
+        session,
+        clock,
+        settings,
+        actor=SYSTEM,
+        account_id=user.account_id,
+        contact_id=user.contact_id,
+    )
 
 
 def check_invite(session: Session, clock: Clock, *, token: str) -> CustomerUser:

@@ -93,6 +93,35 @@ def _signed_in(container: ContainerDep, secret: str) -> Response:
     return response
 
 
+@router.get("/portal/forgot")
+def forgot_form(request: Request, container: ContainerDep) -> Response:
+    sent = bool(request.query_params.get("sent"))
+    return _form_page(request, container, "portal/forgot.html", {"email": "", "sent": sent})
+
+
+@router.post("/portal/forgot")
+def forgot(
+    request: Request, session: SessionDep, container: ContainerDep, form: FormDep
+) -> Response:
+    email = forms.text(form, "email")
+    error = None
+    if not form_token_valid(container.settings, request, forms.text(form, sessions.CSRF_FIELD)):
+        error = "This form has expired. Please try again."
+    elif "@" not in email:
+        error = "Enter the e-mail address you log in with."
+    if error is not None:
+        setattr(request.state, FAILED, True)
+        return _form_page(
+            request,
+            container,
+            "portal/forgot.html",
+            {"email": email, "sent": False, "error": error},
+            status_code=422,
+        )
+    portal_service.request_reset(session, container.clock, container.settings, email=email)
+    return RedirectResponse("/portal/forgot?sent=1", status_code=303)
+
+
 @router.post("/portal/logout")
 def logout(
     request: Request, session: SessionDep, container: ContainerDep, customer: FormCustomerDep
