@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -334,3 +334,99 @@ def test_an_update_posted_on_the_incident_page_reaches_the_portal_and_the_status
     status.goto(f"{live_server}/status")
     expect(status.get_by_text(message)).to_be_visible()
     assert "Production API errors for EU customers" not in status.content()
+
+
+def _incident_with_everything(container: Container) -> int:
+    """A SEV1 on the demo's Production API (so TechCorp is affected), with a commander, and
+    its checklist's first deadlines passed (so items are overdue)."""
+    with transaction(container.session_factory, clock=container.clock, actor=SYSTEM) as s:
+        alex = auth_service.get_by_email(s, email=demo_data.ALEX.email)
+        assert alex is not None
+        incident = lifecycle.declare(
+            s,
+            container.clock,
+            actor=auth_service.actor_for(alex),
+            data=IncidentDeclare(
+                title="Checkout API returns 502 for every European customer since the deploy",
+                severity=IncidentSeverity.SEV1,
+                service=demo_data.PRODUCTION_API.name,
+            ),
+        )
+        return incident.id
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_the_incident_page_is_laid_out_and_keeps_a_refused_entry(
+    chromium: Browser,
+    live_server: str,
+    techcorp: Story,
+    container: Container,
+    clock: FrozenClock,
+    viewport: ViewportSize,
+) -> None:
+    incident_id = _incident_with_everything(container)
+    clock.advance(timedelta(minutes=30))  # past the first checklist deadlines
+    context = chromium.new_context(viewport=viewport, is_mobile=viewport == PHONE)
+    page = context.new_page()
+    refused_styles: list[str] = []
+    page.on(
+        "console",
+        lambda m: refused_styles.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    log_in_from(page, live_server, f"/incidents/{incident_id}", techcorp)
+    name = "phone" if viewport == PHONE else "laptop"
+
+    # Roles: a labelled field and a labelled select, side by side on a laptop.
+    roles = page.locator("#roles")
+    role = roles.get_by_label("Role", exact=True)
+    person = roles.get_by_label("Person", exact=True)
+    expect(role).to_have_value("commander")
+    role_box, person_box = role.bounding_box(), person.bounding_box()
+    assert role_box and person_box
+    if viewport == LAPTOP:
+        assert abs(role_box["y"] - person_box["y"]) < 2  # one line
+        assert person_box["width"] < viewport["width"] / 2  # not a full-width select
+
+    # The affected service and its remove button sit together on one line.
+    chip = page.locator(".chip", has_text=demo_data.PRODUCTION_API.name)
+    remove = chip.get_by_role("button", name=f"Remove {demo_data.PRODUCTION_API.name}")
+    chip_box, remove_box = chip.bounding_box(), remove.bounding_box()
+    assert chip_box and remove_box and chip_box["height"] < 40
+    assert chip_box["y"] <= remove_box["y"] <= chip_box["y"] + chip_box["height"]
+
+    # The checklist: each box left of its title, on its line; an overdue item in red.
+    item = page.locator(".checklist-item").first
+    box = item.get_by_role("checkbox").bounding_box()
+    title = item.locator(".checklist-title").bounding_box()
+    assert box and title and box["x"] + box["width"] <= title["x"]
+    assert box["y"] < title["y"] + title["height"]
+    overdue = page.locator(".checklist-item.is-overdue .checklist-title").first
+    expect(overdue).to_have_css("color", "rgb(180, 35, 24)")
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"/tmp/escalate-incident-{name}.png", full_page=True)
+
+    # An account that does not exist: the error beside the field, the name kept.
+    add = page.locator("form[aria-label='Add an account']")
+    add.get_by_label("Add account (name or id)").fill("Nobody Incorporated")
+    add.get_by_role("button", name="Add account").click()
+    add = page.locator("form[aria-label='Add an account']")
+    expect(add.locator(".field-error")).to_have_text("No account named 'Nobody Incorporated'.")
+    expect(add.get_by_label("Add account (name or id)")).to_have_value("Nobody Incorporated")
+    assert no_horizontal_overflow(page)
+    assert refused_styles == []
+    context.close()
+
+
+def test_the_declare_form_fits_a_phone(phone: Page, live_server: str, techcorp: Story) -> None:
+    page = phone
+    log_in_from(page, live_server, "/incidents/new", techcorp)
+    choices = page.locator(".choice")
+    expect(choices).to_have_count(4)
+    first, second = choices.nth(0).bounding_box(), choices.nth(1).bounding_box()
+    assert first and second and second["y"] >= first["y"] + first["height"]  # one per line
+    page.get_by_label(re.compile("SEV2")).check()
+    page.get_by_role("button", name="Declare").click()  # no title
+    expect(page.locator(".field-error")).to_have_text("This field is required.")
+    expect(page.get_by_label(re.compile("SEV2"))).to_be_checked()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path="/tmp/escalate-declare-phone.png", full_page=True)
