@@ -22,7 +22,7 @@ from escalate.sla.models import Severity
 from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages import forms, listing
 from escalate.web.pages.forms import FormState
-from escalate.web.pages.rendering import render, zone
+from escalate.web.pages.rendering import mail_configured, render, zone
 from escalate.web.pages.routing import PageRoute, error_page
 from escalate.web.pages.sessions import FormDep, FormLoginDep, Login, LoginDep
 
@@ -35,6 +35,11 @@ SAVED_NOTICES = {
     "contact": "Contact added.",
     "invited": "Portal invitation sent.",
 }
+# Without SMTP the invitation's mail is queued and fails: say so rather than "sent".
+UNSENT_INVITE = (
+    "Portal invitation created but not sent: e-mail is not configured on this server "
+    "(ESCALATE_SMTP_HOST), so the contact receives no link."
+)
 SEVERITY_ORDER = {severity.value: index for index, severity in enumerate(Severity)}
 
 
@@ -105,6 +110,8 @@ def show_account(
 ) -> Response:
     account = _account(session, login, account_id)
     saved = SAVED_NOTICES.get(request.query_params.get("saved", ""))
+    if saved == SAVED_NOTICES["invited"] and not mail_configured(request):
+        saved = UNSENT_INVITE
     return _account_page(request, container.clock, login, account, notice=saved)
 
 

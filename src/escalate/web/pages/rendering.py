@@ -157,6 +157,11 @@ def render_fragment(request: Request, name: str, context: dict[str, Any]) -> Res
     return render(request, name, context, headers={FRAGMENT_HEADER: name})
 
 
+def mail_configured(request: Request) -> bool:
+    """Whether this server can send e-mail (ESCALATE_SMTP_HOST is set)."""
+    return bool(request.app.state.container.settings.smtp_host)
+
+
 def render(
     request: Request,
     name: str,
@@ -165,8 +170,12 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Render a page in the layout; the signed-in user (if any) fills the navigation."""
-    values: dict[str, Any] = {"login": getattr(request.state, "login", None)}
+    """Render a page in the layout; the signed-in user (if any) fills the navigation, and
+    is told when this server mails nothing."""
+    values: dict[str, Any] = {
+        "login": getattr(request.state, "login", None),
+        "mail_configured": mail_configured(request),
+    }
     values.update(context or {})
     return templates().TemplateResponse(
         request, name, values, status_code=status_code, headers=headers
