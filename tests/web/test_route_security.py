@@ -38,6 +38,11 @@ PUBLIC = {
     # public updates (tests/communication/test_status_page.py checks nothing else leaks).
     ("GET", "/status"),
     ("GET", "/status/feed.atom"),
+    # An incident as a status page shows it, where each feed entry links: public updates
+    # only, and 404 for an incident the page does not show
+    # (tests/communication/test_status_page_links.py).
+    ("GET", "/status/incidents/{incident_id}"),
+    ("GET", "/status/{slug}/incidents/{incident_id}"),
     # The customer portal's login and invite forms: the invite link's single-use token is
     # the credential (only its hash is stored); an unknown one answers 404.
     ("GET", "/portal/login"),

@@ -25,7 +25,8 @@ def render(
     now: datetime,
 ) -> bytes:
     """The feed document, UTF-8 with an XML declaration. Entry ids start with
-    `entry_base` (the main page's URL), so an update has one id in every feed."""
+    `entry_base` (the main page's URL), so an update has one id in every feed; an entry
+    links to its incident's page under `page_url`, which shows it."""
     ElementTree.register_namespace("", ATOM)
 
     def sub(
@@ -50,7 +51,10 @@ def render(
         sub(entry, "title", f"{update.label}: {KIND_LABELS[update.kind]}")
         sub(entry, "updated", _stamp(update.posted_at))
         sub(entry, "published", _stamp(update.posted_at))
-        sub(entry, "link", rel="alternate", href=f"{page_url}#update-{update.id}", type="text/html")
+        # The incident's own page on this status page lists every update the feed can
+        # hold; the main page drops an incident from view after 90 days.
+        href = f"{page_url}/incidents/{update.incident_id}#update-{update.id}"
+        sub(entry, "link", rel="alternate", href=href, type="text/html")
         sub(entry, "content", update.message, type="text")
     body: bytes = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body

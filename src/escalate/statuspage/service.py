@@ -122,14 +122,21 @@ def _page_groups(
 
 
 def public_incidents(
-    session: Session, now: datetime, *, services: dict[int, str], since: datetime
+    session: Session,
+    now: datetime,
+    *,
+    services: dict[int, str],
+    since: datetime,
+    incident_id: int | None = None,
 ) -> list[PublicIncident]:
     """Incidents with at least one public update that affect one of these services and
-    were under way after `since`, newest first; without their updates (`attach_updates`
-    loads them for the incidents a page shows)."""
+    were under way after `since`, newest first (or only `incident_id`, if it is one);
+    without their updates (`attach_updates` loads them for the incidents a page shows)."""
     if not services:
         return []
     shown = _shown_updates(since)
+    if incident_id is not None:
+        shown = (*shown, StatusUpdate.incident_id == incident_id)
     # Each incident once, with its latest shown public update: what decides whether the
     # public still sees it as open.
     ranked = (
@@ -312,6 +319,22 @@ def status_view(session: Session, now: datetime, *, slug: str | None = None) -> 
         past_incidents=past_incidents,
         history=days,
     )
+
+
+def incident_view(
+    session: Session, now: datetime, *, incident_id: int, slug: str | None = None
+) -> PublicIncident:
+    """One incident as a status page (all of them, or one group's) shows it, with every
+    public update the feed can list: where each feed entry links. NotFound when this page
+    does not show it (no public update, or none of the page's services)."""
+    page_groups = _page_groups(session, slug)
+    services = {s.id: s.name for _, _, _, members in page_groups for s in members}
+    since = now - timedelta(days=FEED_DAYS)
+    found = public_incidents(session, now, services=services, since=since, incident_id=incident_id)
+    if not found:
+        raise NotFound(f"incident {incident_id} is not on this status page", field="incident_id")
+    attach_updates(session, found, since=since)
+    return found[0]
 
 
 def feed_updates(session: Session, now: datetime, *, slug: str | None = None) -> list[PublicUpdate]:
