@@ -89,6 +89,18 @@ def redirect_to_login(request: Request, exc: sessions.LoginRequired) -> Response
     return response
 
 
+# Who reads an error page, by where it happened: the public status page and the customer
+# portal keep their own layout and never offer the staff login.
+AUDIENCES = (("/status", "status"), ("/portal", "portal"))
+
+
+def audience_of(path: str) -> str:
+    for prefix, audience in AUDIENCES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return audience
+    return "staff"
+
+
 def error_page(
     request: Request, status: int, *, detail: str | None = None, title: str | None = None
 ) -> Response:
@@ -100,6 +112,7 @@ def error_page(
             "status": status,
             "title": title or default_title,
             "detail": sentence(detail) if detail else default_detail,
+            "audience": audience_of(request.url.path),
         },
         status_code=status,
     )
