@@ -59,7 +59,7 @@ def test_a_responder_previews_and_posts_from_the_page(
     assert posted.status_code == 303
     assert count(container, UpdateDelivery) == len(world.notified)
     shown = client.get(f"/incidents/{world.incident_id}/updates").text
-    assert "Found it." in shown and f"For {len(world.notified)} contacts: queued" in shown
+    assert "Found it." in shown and f"For {len(world.notified)} contacts: pending" in shown
 
 
 def test_the_cli_posts_an_update_and_refuses_a_bad_one(container: Container, settings) -> None:

@@ -795,7 +795,7 @@ def test_a_silence_is_expired_and_listed_as_such(
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"matchers": ""}, "silence-matchers", "Give at least one matcher or a service_id."),
+        ({"matchers": ""}, "silence-matchers", "Give at least one matcher or a service id."),
         ({"comment": " "}, "silence-comment", "This field is required."),
         ({"ends_at": ""}, "silence-ends_at", "This field is required."),
         ({"ends_at": "tomorrow"}, "silence-ends_at", "Give a date and time in UTC"),
@@ -803,7 +803,7 @@ def test_a_silence_is_expired_and_listed_as_such(
         (
             {"starts_at": "2025-10-22T15:00", "ends_at": "2025-10-22T14:00"},
             "silence-ends_at",
-            "Must be after starts_at.",
+            "Must be after starts at.",
         ),
         ({"matchers": "team"}, "silence-matchers", "Line 1"),
     ],
