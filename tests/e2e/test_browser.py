@@ -247,9 +247,20 @@ def test_who_is_on_call_and_acknowledging_a_page_in_the_browser(
     row = on_call.get_by_role("row", name=re.compile("Support follow-the-sun"))
     expect(row).to_contain_text("Liam O'Brien")
 
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     row.get_by_role("link", name="Support follow-the-sun").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Support follow-the-sun")
     expect(page.get_by_text("Liam O'Brien").first).to_be_visible()
+    # The day timeline's bars stand where their shifts are (their offsets are inline
+    # styles, which the page's policy must let through).
+    bars = page.locator(".oncall-bar")
+    lefts = {round(box["x"]) for box in (b.bounding_box() for b in bars.all()) if box}
+    assert len(lefts) >= 3, lefts
+    assert refused == []
 
     page.goto(f"{live_server}/incidents/{incident_id}")
     timeline = page.locator("#timeline-title").locator("xpath=ancestor::section[1]")

@@ -19,9 +19,12 @@ from escalate.web.pages.rendering import render, sentence
 from escalate.web.status import status_for
 
 SECURITY_HEADERS = {
-    # Pages load only their own CSS, script and images; nothing may frame them.
+    # Pages load only their own CSS, script and images; nothing may frame them. Style
+    # attributes are allowed (style-src-attr): the schedule timeline places each shift's
+    # bar with one, and an attribute can neither load nor run anything.
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        "style-src-attr 'unsafe-inline'; script-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
