@@ -149,3 +149,28 @@ def test_a_forgotten_password_is_reset_through_a_mailed_link(
     client.cookies.clear()
     portal_login(client, email, "my new portal password")
     assert count(container, CustomerUser) == 1
+
+
+def test_the_account_page_shows_portal_access_and_the_accounts_incidents(
+    client: TestClient, container: Container, make_user
+) -> None:
+    world = build_world(container, title="Checkout API errors")
+    email = next(e for e in world.notified if "@acme" in e)
+    make_customer(container, account_id=world.accounts["Acme"], contact_id=world.contacts[email])
+    user = make_user(Role.MANAGER)
+    login = client.get("/login")
+    client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": "correct horse battery",
+            "csrf_token": csrf_of(login.text),
+        },
+    )
+    page = client.get(f"/accounts/{world.accounts['Acme']}")
+    assert page.status_code == 200
+    assert "Portal: active since" in page.text and "Mail a new portal link" in page.text
+    assert "Invite to portal" in page.text  # the other contacts
+    assert f"#{world.incident_number} Checkout API errors" in page.text
+    umbrella = client.get(f"/accounts/{world.accounts['Umbrella']}").text
+    assert "No incident has affected this account." in umbrella

@@ -277,3 +277,20 @@ def shift_derived_starts(incident: Incident, session: Session, old_start: dateti
         if row.impact_start == old_start:
             row.impact_start = incident.started_at
     session.flush()
+
+
+def incidents_of_account(
+    session: Session, *, account_id: int, limit: int = 10
+) -> list[tuple[Incident, AffectedAccount]]:
+    """The latest incidents that affected an account (not excluded), newest first, with
+    its impact in each: the account page's history."""
+    return [
+        (incident, row)
+        for incident, row in session.execute(
+            select(Incident, AffectedAccount)
+            .join(AffectedAccount, AffectedAccount.incident_id == Incident.id)
+            .where(AffectedAccount.account_id == account_id, AffectedAccount.excluded.is_(False))
+            .order_by(Incident.opened_at.desc(), Incident.id.desc())
+            .limit(limit)
+        ).all()
+    ]

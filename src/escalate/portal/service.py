@@ -109,6 +109,16 @@ def invite(
 RESET_INTERVAL = timedelta(minutes=5)
 
 
+def access_of(session: Session, *, account_id: int) -> dict[int, CustomerUser]:
+    """The account's portal users by contact id (invited or active)."""
+    return {
+        user.contact_id: user
+        for user in session.scalars(
+            select(CustomerUser).where(CustomerUser.account_id == account_id)
+        )
+    }
+
+
 def request_reset(session: Session, clock: Clock, settings: Settings, *, email: str) -> None:
     """ "Forgot your password": mail a fresh single-use link (as an invitation does) to an
     active portal user with this address. Says nothing either way, so the form tells no

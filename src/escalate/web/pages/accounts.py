@@ -16,6 +16,7 @@ from escalate.accounts.models import Account, Contract, Health, Tier
 from escalate.accounts.schemas import ContactCreate, HealthChangeIn
 from escalate.clock import Clock
 from escalate.ids import MAX_ID
+from escalate.incidents import affected
 from escalate.pagination import PageParams
 from escalate.portal import service as portal_service
 from escalate.sla.models import Severity
@@ -112,7 +113,7 @@ def show_account(
     saved = SAVED_NOTICES.get(request.query_params.get("saved", ""))
     if saved == SAVED_NOTICES["invited"] and not mail_configured(request):
         saved = UNSENT_INVITE
-    return _account_page(request, container.clock, login, account, notice=saved)
+    return _account_page(request, session, container.clock, login, account, notice=saved)
 
 
 @router.post("/accounts/{account_id}/health")
@@ -141,7 +142,7 @@ def change_health(
     if state.failed:
         session.rollback()
         account = _account(session, login, account_id)
-        return _account_page(request, container.clock, login, account, health_form=state)
+        return _account_page(request, session, container.clock, login, account, health_form=state)
     return RedirectResponse(f"/accounts/{account.id}?saved=health#health", status_code=303)
 
 
@@ -178,7 +179,7 @@ def add_contact(
     if state.failed:
         session.rollback()
         account = _account(session, login, account_id)
-        return _account_page(request, container.clock, login, account, contact_form=state)
+        return _account_page(request, session, container.clock, login, account, contact_form=state)
     return RedirectResponse(f"/accounts/{account.id}?saved=contact#contacts", status_code=303)
 
 
@@ -215,6 +216,7 @@ def invite_to_portal(
 
 def _account_page(
     request: Request,
+    session: Session,
     clock: Clock,
     login: Login,
     account: Account,
@@ -252,6 +254,8 @@ def _account_page(
         "tz_abbr": clock.now().astimezone(zone(account.timezone)).tzname(),
         "today": today,
         "contacts": account.contacts,
+        "portal_access": portal_service.access_of(session, account_id=account.id),
+        "incidents": affected.incidents_of_account(session, account_id=account.id),
         "services": services,
         "contracts": contracts,
         "current": current,
