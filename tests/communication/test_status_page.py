@@ -60,12 +60,16 @@ def test_a_service_is_operational_without_public_updates_and_history_keeps_the_d
     assert 'data-overall="operational"' in client.get("/status/shop").text
     _post(client, admin_headers, world, "public", "Down.")
     assert 'data-overall="outage"' in client.get("/status/shop").text
+    clock.advance(timedelta(minutes=36))
     _post(client, admin_headers, world, "public", "Fixed.", kind="resolved")
     clock.advance(timedelta(days=2))
     page = client.get("/status/shop").text
     assert 'data-overall="operational"' in page
     assert page.count('class="state-outage"') == 1  # one day of the 90 was an outage
     assert "Fixed." in page
+    # 36 minutes down in 90 days; the other service was never affected.
+    uptimes = re.findall(r"([\d.]+)% uptime, 90 days", page)
+    assert sorted(uptimes) == ["100.00", "99.97"]
 
 
 def test_without_groups_the_page_lists_every_service(

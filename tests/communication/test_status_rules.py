@@ -11,7 +11,14 @@ from pydantic import ValidationError
 from escalate.incidents.models import UpdateKind
 from escalate.incidents.update_schemas import MAX_MESSAGE_CHARS, UpdateCreate
 from escalate.incidents.updates import subject_line
-from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
+from escalate.statuspage.rules import (
+    ServiceState,
+    Window,
+    history,
+    impact_of,
+    uptime_percent,
+    worst,
+)
 
 NOW = datetime(2025, 10, 22, 12, 0, tzinfo=UTC)
 
@@ -69,3 +76,20 @@ def test_a_message_is_accepted_exactly_when_trimmed_it_has_1_to_10000_characters
     else:
         assert 1 <= len(trimmed) <= MAX_MESSAGE_CHARS
         assert data.message == trimmed
+
+
+def test_uptime_counts_outages_once_and_degradations_as_up() -> None:
+    since = NOW - timedelta(days=90)
+    six_hours = Window(
+        NOW - timedelta(days=3), NOW - timedelta(days=3) + timedelta(hours=6), ServiceState.OUTAGE
+    )
+    overlapping = Window(six_hours.start + timedelta(hours=2), six_hours.end, ServiceState.OUTAGE)
+    slow = Window(NOW - timedelta(days=10), NOW - timedelta(days=9), ServiceState.DEGRADED)
+    before = Window(since - timedelta(days=1), since + timedelta(hours=3), ServiceState.OUTAGE)
+    assert uptime_percent([], since=since, now=NOW) == 100.0
+    assert uptime_percent([six_hours, overlapping, slow], since=since, now=NOW) == 99.72
+    # Only the part inside the window counts: 6 + 3 hours of 2,160.
+    assert uptime_percent([six_hours, before], since=since, now=NOW) == 99.58
+    # Still open: down until now.
+    ongoing = Window(NOW - timedelta(hours=12), None, ServiceState.OUTAGE)
+    assert uptime_percent([ongoing], since=since, now=NOW) == 99.44

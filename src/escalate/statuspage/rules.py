@@ -58,3 +58,25 @@ def history(
         overlapping = [w.state for w in spans if w.start < day_end and (w.end or now) >= day_start]
         result.append((day, worst(overlapping)))
     return result
+
+
+def uptime_percent(windows: Iterable[Window], *, since: datetime, now: datetime) -> float:
+    """The share of [since, now] not under an outage, in percent to two decimals (as
+    public status pages show it; a degradation counts as up). Overlapping outages count
+    once."""
+    total = (now - since).total_seconds()
+    if total <= 0:
+        return 100.0
+    spans = sorted(
+        (max(w.start, since), min(w.end or now, now))
+        for w in windows
+        if w.state == ServiceState.OUTAGE
+    )
+    down = 0.0
+    covered_until = since
+    for start, end in spans:
+        start = max(start, covered_until)
+        if end > start:
+            down += (end - start).total_seconds()
+            covered_until = end
+    return round(100 * (1 - down / total), 2)

@@ -35,7 +35,14 @@ from escalate.notify import outbox
 from escalate.notify.models import Channel
 from escalate.settings import Settings
 from escalate.statuspage.groups import public_group, services_of
-from escalate.statuspage.rules import ServiceState, Window, history, impact_of, worst
+from escalate.statuspage.rules import (
+    ServiceState,
+    Window,
+    history,
+    impact_of,
+    uptime_percent,
+    worst,
+)
 
 HISTORY_DAYS = 90
 FEED_ENTRIES = 50
@@ -78,6 +85,7 @@ class ServiceLine:
     id: int
     name: str
     state: ServiceState
+    uptime_percent: float  # over the page's history window
 
 
 @dataclass(frozen=True)
@@ -295,12 +303,20 @@ def status_view(session: Session, now: datetime, *, slug: str | None = None) -> 
     states: dict[int, ServiceState] = {
         sid: worst(i.state for i in open_incidents if sid in i.service_ids) for sid in services
     }
+    uptimes = {
+        sid: uptime_percent(
+            (Window(i.started_at, i.ended_at, i.state) for i in incidents if sid in i.service_ids),
+            since=since,
+            now=now,
+        )
+        for sid in services
+    }
     groups = [
         GroupView(
             name=name,
             slug=group_slug,
             description=description,
-            services=[ServiceLine(s.id, s.name, states[s.id]) for s in members],
+            services=[ServiceLine(s.id, s.name, states[s.id], uptimes[s.id]) for s in members],
         )
         for name, group_slug, description, members in page_groups
     ]
