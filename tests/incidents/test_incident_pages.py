@@ -107,3 +107,18 @@ def test_the_list_filters_and_severity_definitions(
     assert listed.status_code == 200
     assert "Minor" in listed.text and "Declare incident" in listed.text
     assert client.get("/incidents", params={"severity": "SEV9"}).status_code == 422
+
+
+def test_a_resolved_incident_shows_its_unticked_items_as_missed(
+    client: TestClient, make_user, admin_headers: dict[str, str]
+) -> None:
+    ana = make_user(Role.RESPONDER, name="Ana Responder")
+    declared = client.post(
+        "/api/v1/incidents", headers=admin_headers, json={"title": "Cache down", "severity": "SEV1"}
+    )
+    assert declared.status_code == 201, declared.text
+    path = f"/incidents/{declared.json()['id']}"
+    log_in(client, ana.email)
+    assert 'text-alarm">missed<' not in client.get(path).text  # open: not yet missed
+    assert client.post(f"/api/v1{path}/resolve", headers=admin_headers).status_code == 200
+    assert 'text-alarm">missed<' in client.get(path).text
