@@ -106,3 +106,30 @@ def test_the_portal_shows_an_incident_once_customers_were_told(
     assert shown.status_code == 200 and "We are on it." in shown.text
     for page in (overview, shown.text):
         assert "db-primary-1" not in page and "Disk full" not in page
+
+
+def test_a_title_for_customers_replaces_the_services_everywhere_it_leaves(
+    client: TestClient, container: Container, admin_headers: dict[str, str]
+) -> None:
+    world = build_world(container, title=TITLE)
+    make_group(container, name="Shop", slug="shop", service_ids=[world.service_id])
+    email = next(e for e in world.notified if "@acme" in e)
+    login = make_customer(
+        container, account_id=world.accounts["Acme"], contact_id=world.contacts[email]
+    )
+    path = f"/api/v1/incidents/{world.incident_id}"
+    named = client.patch(
+        path, headers=admin_headers, json={"customer_title": "  Checkout is slow in the EU "}
+    )
+    assert named.status_code == 200, named.text
+    assert named.json()["customer_title"] == "Checkout is slow in the EU"
+    _post(client, admin_headers, world.incident_id, "public")
+    assert {s for _, s in _mails(container)} == {"[Investigating] Checkout is slow in the EU"}
+    assert "Checkout is slow in the EU" in client.get("/status").text
+    portal_login(client, login)
+    assert "Checkout is slow in the EU" in client.get("/portal").text
+    too_long = client.patch(path, headers=admin_headers, json={"customer_title": "x" * 301})
+    assert too_long.status_code == 422 and "customer_title" in too_long.text
+    cleared = client.patch(path, headers=admin_headers, json={"customer_title": ""})
+    assert cleared.status_code == 200 and cleared.json()["customer_title"] is None
+    assert "Checkout is slow in the EU" not in client.get("/portal").text

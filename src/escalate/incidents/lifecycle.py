@@ -267,7 +267,7 @@ def reopen(
     return incident
 
 
-_EDITABLE = ("title", "description", "severity", "started_at", "detected_at")
+_EDITABLE = ("title", "customer_title", "description", "severity", "started_at", "detected_at")
 
 
 def update(
@@ -286,6 +286,8 @@ def update(
             raise ValidationFailed(f"{key} cannot be cleared", field=key)
     if "severity" in changes:
         changes["severity"] = IncidentSeverity(changes["severity"])
+    if "customer_title" in changes:
+        changes["customer_title"] = changes["customer_title"] or None  # empty: the services
     for key in ("started_at", "detected_at"):
         _not_in_future(changes.get(key), clock.now(), key)
     edited = {k: v for k, v in changes.items() if getattr(incident, k) != v}
@@ -349,6 +351,7 @@ def declare(session: Session, clock: Clock, *, actor: Actor, data: IncidentDecla
     incident = Incident(
         number=number,
         title=data.title,
+        customer_title=data.customer_title or None,
         severity=data.severity,
         status=IncidentStatus.TRIGGERED,
         service_id=service_id,

@@ -81,6 +81,9 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(unique=True)
     title: Mapped[str] = mapped_column(Text)
+    # What customers and the public read instead of the working title (which often is an
+    # alert's text naming hosts); null: the affected services' names.
+    customer_title: Mapped[str | None] = mapped_column(String(300))
     severity: Mapped[IncidentSeverity] = mapped_column(String(10))
     status: Mapped[IncidentStatus] = mapped_column(String(20))
     service_id: Mapped[int | None] = mapped_column(

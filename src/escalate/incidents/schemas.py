@@ -16,6 +16,9 @@ class IncidentRead(BaseModel):
     id: int
     number: int
     title: str
+    customer_title: str | None = Field(
+        default=None, description="What customers and the public read (null: the services)."
+    )
     severity: IncidentSeverity
     status: IncidentStatus
     service_id: int | None
@@ -79,12 +82,18 @@ class IncidentDetail(IncidentRead):
     allowed_statuses: list[IncidentStatus] = Field(default_factory=list)
 
 
+CustomerTitle = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+
+
 class IncidentDeclare(BaseModel):
     """An incident opened by hand."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
+    customer_title: CustomerTitle | None = Field(
+        default=None, description="What customers read (default: the services' names)."
+    )
     severity: IncidentSeverity
     service: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = Field(
         default=None, description="The affected service's name or id."
@@ -122,6 +131,9 @@ class IncidentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
+    customer_title: CustomerTitle | None = Field(
+        default=None, description="What customers read; empty or null: the services' names."
+    )
     description: Note | None = None
     severity: IncidentSeverity | None = None
     started_at: datetime | None = None

@@ -114,8 +114,11 @@ def reported_status(data: UpdateCreate, current: IncidentStatus) -> IncidentStat
 
 
 def customer_label(session: Session, incident: Incident) -> str:
-    """What customers and the public call an incident: the services it affects. The title
-    is the responders' working name (often an alert's text, naming hosts) and never leaves."""
+    """What customers and the public call an incident: its customer title, else the
+    services it affects. The title is the responders' working name (often an alert's text,
+    naming hosts) and never leaves."""
+    if incident.customer_title:
+        return incident.customer_title
     return ", ".join(affected_service_names(session, incident)) or "Our service"
 
 

@@ -166,6 +166,7 @@ def public_incidents(
     rows = session.execute(
         select(
             Incident.id,
+            Incident.customer_title,
             Incident.status,
             Incident.severity,
             Incident.service_id,
@@ -282,7 +283,7 @@ def _public_incident(
     is_open = row.status != IncidentStatus.RESOLVED and not latest_resolved
     return PublicIncident(
         id=row.id,
-        label=", ".join(sorted(services[s] for s in touched)),
+        label=row.customer_title or ", ".join(sorted(services[s] for s in touched)),
         state=impact_of(levels, str(row.severity)),
         is_open=is_open,
         started_at=row.started_at or row.opened_at,

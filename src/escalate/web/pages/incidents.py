@@ -89,7 +89,7 @@ def list_incidents(request: Request, session: SessionDep, login: LoginDep) -> Re
 
 
 DECLARE_FIELDS = ("title", "severity", "service", "escalation_policy", "description")
-EDIT_FIELDS = ("title", "severity", "started_at", "detected_at", "description")
+EDIT_FIELDS = ("title", "customer_title", "severity", "started_at", "detected_at", "description")
 IMPACT_FIELDS = ("impact_start", "impact_end", "impact_level", "affected_users", "business_impact")
 # A form's fields named as the domain names them in its errors.
 FIELD_ALIASES = {"user": "user_id"}
@@ -289,6 +289,7 @@ def _blank_forms(incident: Incident, login: Login) -> dict[str, forms.FormState]
         "edit": forms.FormState(
             values={
                 "title": incident.title,
+                "customer_title": incident.customer_title or "",
                 "severity": incident.severity,
                 "started_at": _local_input(incident.started_at),
                 "detected_at": _local_input(incident.detected_at),
@@ -434,7 +435,8 @@ def edit_incident(
 
     def edit(found: int) -> None:
         fields: dict[str, Any] = {
-            name: state.values[name] for name in ("title", "severity", "description")
+            name: state.values[name]
+            for name in ("title", "customer_title", "severity", "description")
         }
         for name in ("started_at", "detected_at"):
             if state.values[name]:
