@@ -57,7 +57,6 @@ def demo_hint(container: Container, url: str) -> Text:
     return Text("\n".join(lines))
 
 
-@handle_errors()
 def default_base_url(host: str | None, port: int | None) -> None:
     """Links in mails, invitations and feeds point at ESCALATE_BASE_URL; unset, at where
     this server listens (so `make run PORT=8931` mails working links), not at the
@@ -70,6 +69,7 @@ def default_base_url(host: str | None, port: int | None) -> None:
     os.environ["ESCALATE_BASE_URL"] = f"http://{public_host(listen_host)}:{listen_port}"
 
 
+@handle_errors()
 def serve(
     host: Annotated[
         str | None, typer.Option(help="Interface to listen on [default: ESCALATE_HOST].")
