@@ -117,6 +117,8 @@ def settings(db_url: str) -> Settings:
         base_url="http://testserver",
         run_worker_in_process=False,
         db_pool_size=5,
+        # The suite's webhook and Slack receivers listen on loopback.
+        webhook_allow_private=True,
     )
 
 

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         default="https://slack.com/api",
         description="Slack Web API base for bot-token contact methods (chat.postMessage).",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhook and Slack-webhook contact methods reach loopback, private, "
+        "link-local or reserved addresses (off: people cannot aim Escalate's requests at the "
+        "internal network; turn on for receivers on your own network).",
+    )
     sms_url: str | None = Field(
         default=None,
         description="SMS provider speaking the Twilio Messages API (base URL); unset: no SMS.",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import smtplib
 import socket
 from dataclasses import dataclass, field
@@ -185,6 +186,28 @@ def _send_email(settings: Settings, _client: httpx.Client, out: Outgoing, _now: 
 # --- HTTP channels ----------------------------------------------------------------------
 
 
+def refuse_internal(settings: Settings, url: str) -> None:
+    """A URL people typed (webhook, Slack webhook) must not aim Escalate at the internal
+    network unless the operator allows it (ESCALATE_WEBHOOK_ALLOW_PRIVATE): every address
+    its host resolves to is checked. The URLs operators configure (SMS, Slack API) are
+    trusted. A name that resolves to a public address now and a private one when httpx
+    connects is not caught: that needs a resolving transport."""
+    if settings.webhook_allow_private:
+        return
+    host = httpx.URL(url).host
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise TransientFailure(f"cannot resolve {host}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            raise PermanentFailure(
+                f"{host} is an internal address ({address}); set "
+                "ESCALATE_WEBHOOK_ALLOW_PRIVATE=true to allow receivers on your network"
+            )
+
+
 def _post(
     client: httpx.Client,
     url: str,
@@ -212,6 +235,7 @@ def _send_slack(settings: Settings, client: httpx.Client, out: Outgoing, _now: d
     payload = _slack_payload(out)
     timeout = settings.notify_timeout_seconds
     if not out.secret:  # an incoming webhook: the URL is the credential
+        refuse_internal(settings, out.address)
         _post(client, out.address, timeout=timeout, json=payload)
         return
     url = settings.slack_api_url.rstrip("/") + "/chat.postMessage"
@@ -285,6 +309,7 @@ def _send_webhook(settings: Settings, client: httpx.Client, out: Outgoing, now: 
         DELIVERY_HEADER: str(out.id),
     }
     timeout = settings.notify_timeout_seconds
+    refuse_internal(settings, out.address)
     _post(client, out.address, timeout=timeout, content=body, headers=headers)
 
 
