@@ -23,6 +23,7 @@ from escalate.auth.models import (
     AuditEntry,
     CustomerSession,
     CustomerUser,
+    LoginFailure,
     User,
     WebSession,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "IncidentService",
     "Integration",
     "Job",
+    "LoginFailure",
     "Notification",
     "NotificationRule",
     "RoutingRule",

@@ -140,3 +140,16 @@ class AuditEntry(Base):
 
 # E-mails are unique regardless of case (see accounts.models for why in the database).
 Index("uq_users_lower_email", func.lower(User.email), unique=True)
+
+
+class LoginFailure(Base):
+    """A wrong password for an address, kept a short while to slow guessing (auth.throttle)."""
+
+    __tablename__ = "login_failures"
+    __audited__ = False
+    __table_args__ = (Index("ix_login_failures_key", "scope", "email_key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))  # "staff" or "portal"
+    email_key: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from escalate.auth import service as auth_service
+from escalate.auth import throttle
 from escalate.errors import NotAuthenticated
 from escalate.web.deps import ContainerDep, SessionDep
 from escalate.web.pages import forms, sessions
@@ -32,6 +33,10 @@ def login_form(
         return RedirectResponse(target, status_code=303)
     notice = "You have been logged out." if logged_out else None
     return _login_page(request, container, next_path=target, notice=notice)
+
+
+def throttle_message(until: datetime) -> str:
+    return f"Too many wrong passwords for this address. Try again after {until:%H:%M} UTC."
 
 
 @router.post("/login")
@@ -62,9 +67,20 @@ def login(
             error="Enter your email and your password.",
             status_code=422,
         )
+    locked = throttle.locked_until(session, container.clock, scope=throttle.STAFF, email=email)
+    if locked is not None:
+        return _login_page(
+            request,
+            container,
+            next_path=target,
+            email=email,
+            error=throttle_message(locked),
+            status_code=429,
+        )
     try:
         user = auth_service.authenticate_password(session, email=email, password=password)
     except NotAuthenticated:
+        throttle.record_failure(session, container.clock, scope=throttle.STAFF, email=email)
         return _login_page(
             request,
             container,
@@ -73,6 +89,7 @@ def login(
             error="Wrong email or password.",
             status_code=401,
         )
+    throttle.clear(session, scope=throttle.STAFF, email=email)
     actor = auth_service.actor_for(user)
     session.info["actor"] = actor
     # A login replaces whatever session the browser held: no fixation.

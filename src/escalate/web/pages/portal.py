@@ -10,10 +10,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from escalate.accounts.models import Account
+from escalate.auth import throttle
 from escalate.errors import NotAuthenticated, ValidationFailed
 from escalate.portal import service as portal_service
 from escalate.web.deps import FAILED, ContainerDep, SessionDep
 from escalate.web.pages import forms, listing, sessions
+from escalate.web.pages.auth import throttle_message
 from escalate.web.pages.portal_sessions import (
     PORTAL_COOKIE,
     CustomerDep,
@@ -62,12 +64,20 @@ def login(
         error, status = "This login form has expired. Please try again.", 403
     elif not email or not password:
         error, status = "Enter your email and your password.", 422
+    elif (
+        locked := throttle.locked_until(
+            session, container.clock, scope=throttle.PORTAL, email=email
+        )
+    ) is not None:
+        error, status = throttle_message(locked), 429
     else:
         try:
             user = portal_service.authenticate(session, email=email, password=password)
         except NotAuthenticated:
+            throttle.record_failure(session, container.clock, scope=throttle.PORTAL, email=email)
             error, status = "Wrong email or password.", 401
         else:
+            throttle.clear(session, scope=throttle.PORTAL, email=email)
             old = request.cookies.get(PORTAL_COOKIE)
             if old:
                 portal_service.end_session(session, secret=old)
