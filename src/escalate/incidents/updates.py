@@ -117,9 +117,29 @@ def customer_label(session: Session, incident: Incident) -> str:
     """What customers and the public call an incident: its customer title, else the
     services it affects. The title is the responders' working name (often an alert's text,
     naming hosts) and never leaves."""
-    if incident.customer_title:
-        return incident.customer_title
-    return ", ".join(affected_service_names(session, incident)) or "Our service"
+    return customer_labels(session, [incident])[incident.id]
+
+
+def customer_labels(session: Session, incidents: list[Incident]) -> dict[int, str]:
+    """customer_label of each incident, with one query for all their services."""
+    untitled = [i for i in incidents if not i.customer_title]
+    names: dict[int, set[str]] = {i.id: set() for i in untitled}
+    if untitled:
+        listed = session.execute(
+            select(IncidentService.incident_id, Service.name)
+            .join(Service, Service.id == IncidentService.service_id)
+            .where(IncidentService.incident_id.in_([i.id for i in untitled]))
+        )
+        primary = session.execute(
+            select(Incident.id, Service.name)
+            .join(Service, Service.id == Incident.service_id)
+            .where(Incident.id.in_([i.id for i in untitled]))
+        )
+        for incident_id, name in [*listed, *primary]:
+            names[incident_id].add(name)
+    return {
+        i.id: i.customer_title or ", ".join(sorted(names[i.id])) or "Our service" for i in incidents
+    }
 
 
 def subject_of(session: Session, incident: Incident, kind: UpdateKind) -> str:

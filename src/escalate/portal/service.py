@@ -277,7 +277,7 @@ def incident_for(
 def labels_of(session: Session, incidents: list[Incident]) -> dict[int, str]:
     """What customers call each incident: the services it affects. Its title is the
     responders' working name (often an alert's text naming hosts) and is never shown."""
-    return {i.id: update_service.customer_label(session, i) for i in incidents}
+    return update_service.customer_labels(session, incidents)
 
 
 def updates_for(session: Session, *, account_id: int, incident_id: int) -> list[StatusUpdate]:
